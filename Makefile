@@ -1,0 +1,44 @@
+# Web events on Spark with dbt. `make run` and `make test` are all a newcomer
+# needs: both create the virtualenv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EVENTS ?= data/source_event_data.json
+EXPORT_DIR ?= exports
+TARGET ?= local
+PYTEST_ARGS ?=
+
+export WEB_EVENTS_HOME := $(CURDIR)
+DBT := $(BIN)/dbt
+DBT_FLAGS := --profiles-dir profiles --target $(TARGET)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run build unit-test test lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed ## Create .venv with the pinned dbt, dbt-spark and pyspark
+
+run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_DIR=<dir> TARGET=local|thrift)
+	$(BIN)/python scripts/pipeline.py run --events '$(EVENTS)' --export-dir '$(EXPORT_DIR)' --target $(TARGET)
+
+unit-test: setup ## dbt unit tests of every SPEC rule (no data needed)
+	$(DBT) build $(DBT_FLAGS) --select 'test_type:unit'
+
+test: setup ## Everything: dbt unit tests, then the pytest suite (end to end on real Spark)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff on the Python
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean: ## Remove build outputs (tables, metastore, exports, logs)
+	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache

@@ -1,0 +1,51 @@
+{#-
+    The raw source, re-pointed at `events_path` on every invocation (an
+    on-run-start hook). Two objects, both metadata only (no data is copied):
+
+    - `raw_event_files`: an external text table over the files; one row per
+      line, blank lines included. Dropping it never deletes the files.
+    - `raw_event_lines` (the dbt source): a view over it that adds where each
+      line comes from, which Spark only exposes as the hidden `_metadata`
+      column of a file table. Staging reads plain columns, so its rules can be
+      unit tested with fixture rows.
+
+    Re-creating them each run means a changed `events_path`, or new files in
+    the folder, are always seen, also by a long-lived Thrift server.
+    Spark checks the path when the table is created, so a file, folder or
+    glob that matches nothing fails the run here, naming the path:
+    `[PATH_NOT_FOUND] Path does not exist: <path>`.
+-#}
+{% macro create_raw_events_table() %}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set lines = source('web_events', 'raw_event_lines') -%}
+    {%- set files = lines.incorporate(path={'identifier': 'raw_event_files'}) -%}
+    {%- set events_path = resolve_path(var('events_path')) -%}
+    {%- do log('web_events: reading events from ' ~ events_path, info=true) -%}
+    {%- call statement('create_raw_events_schema') -%}
+        create schema if not exists {{ lines.schema }}
+    {%- endcall -%}
+    {%- for relation in [lines, files] -%}
+        {%- set existing = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
+        {%- if existing is not none -%}
+            {%- do adapter.drop_relation(existing) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- call statement('create_raw_event_files') -%}
+        create table {{ files }} (value string)
+        using text
+        options (path '{{ events_path | replace("\\", "\\\\") | replace("'", "\\'") }}')
+    {%- endcall -%}
+    {%- call statement('create_raw_event_lines') -%}
+        create view {{ lines }} as
+        select
+            value as line,
+            _metadata.file_path as file_path,
+            _metadata.file_block_start as file_block_start,
+            -- increases line by line within one file block (see stg_web_events)
+            monotonically_increasing_id() as row_id
+        from {{ files }}
+    {%- endcall -%}
+    {{ return('') }}
+{% endmacro %}

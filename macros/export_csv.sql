@@ -1,0 +1,34 @@
+{#-
+    Post-hook of each mart: writes the mart as ONE CSV part file, sorted, into
+    `<export_dir>/_parts/<model>/`. SPEC's format: UTF-8, header, RFC 4180
+    quoting (a quote is doubled, not backslash-escaped, which is Spark's
+    default), NULL as an empty field, whitespace kept as is, `\n` line ends.
+
+    Spark can only write a folder of part files (PITFALLS 10); the run command
+    (scripts/pipeline.py) renames the part into `<export_dir>/<model>.csv`
+    atomically. `columns` are SQL expressions with aliases, in file order;
+    `order_by` the sort keys (SPEC's order; NULLs first, Spark's default).
+-#}
+{% macro export_csv(columns, order_by) %}
+    {%- set export_dir = resolve_path(var('export_dir')) -%}
+    {%- set target_dir = export_dir.rstrip('/') ~ '/_parts/' ~ this.identifier -%}
+    insert overwrite directory '{{ target_dir | replace("'", "\\'") }}'
+    using csv
+    options (
+        'header' 'true',
+        'sep' ',',
+        'quote' '"',
+        'escape' '"',
+        'nullValue' '',
+        'ignoreLeadingWhiteSpace' 'false',
+        'ignoreTrailingWhiteSpace' 'false',
+        'lineSep' '\n',
+        'encoding' 'UTF-8'
+    )
+    select * from (
+        select /*+ repartition(1) */
+            {{ columns | join(',\n            ') }}
+        from {{ this }}
+    )
+    sort by {{ order_by | join(', ') }}
+{% endmacro %}

@@ -1,0 +1,46 @@
+{#-
+    Every staged line with its event normalised and, when it breaks one of
+    SPEC's rules 1-7, the first rule it breaks (`rejection_reason`, in SPEC
+    order). Each rule's parsing lives in one macro under macros/rules/.
+-#}
+with
+
+staged as (
+    select * from {{ ref('stg_web_events') }}
+),
+
+normalised as (
+    select
+        source_file,
+        line_number,
+        loaded_at,
+        raw_record,
+        _corrupt_record,
+        {{ trim_to_null('event_id') }} as event_id,
+        {{ trim_to_null('user_id') }} as user_id_text,
+        {{ parse_user_id('user_id', 'user_id_json_kind') }} as user_id,
+        lower({{ trim_to_null('action') }}) as activity,
+        {{ parse_event_time('event_timestamp') }} as time_stamp,
+        {{ url_host('url') }} as url_host,
+        {{ url_level1(url_host('url')) }} as url_level1,
+        {{ url_path_level('url', 0) }} as url_level2,
+        {{ url_path_level('url', 1) }} as url_level3
+    from staged
+),
+
+validated as (
+    select
+        *,
+        case
+            when _corrupt_record is not null then 'malformed_json'
+            when event_id is null then 'missing_event_id'
+            when user_id_text is null then 'missing_user_id'
+            when user_id is null then 'invalid_user_id'
+            when activity is null then 'missing_action'
+            when time_stamp is null then 'invalid_timestamp'
+            when url_host is null then 'invalid_url'
+        end as rejection_reason
+    from normalised
+)
+
+select * from validated
