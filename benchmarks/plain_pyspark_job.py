@@ -5,8 +5,8 @@ with schema inference (one pass over the data to infer, a second to read), user_
 (user id, timestamp, domain and the first two path levels, activity) and hourly counts of events
 and distinct users per hour, domain, first path level and activity, each written as a CSV
 folder with `coalesce(1)` and Spark's CSV defaults. It has no quarantine and no de-duplication:
-rows it cannot read (a null user id, timestamp, domain or activity) are dropped. It runs with ANSI mode on, so
-casts and array access use the `try_`/`get` forms.
+rows it cannot read (a null user id, timestamp, domain or activity) are dropped. It runs with
+ANSI mode on, so casts and array access use the `try_`/`get` forms.
 
 Usage:
     python benchmarks/plain_pyspark_job.py --events '/tmp/events/*.json' --out /tmp/plain \\

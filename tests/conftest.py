@@ -1,0 +1,1 @@
+"""Shared pytest settings: the project root is importable as `tests.*`."""

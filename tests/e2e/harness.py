@@ -1,0 +1,99 @@
+"""Runs the pipeline the way a user does, and reads what it leaves behind.
+
+Every end-to-end test goes through `run_pipeline`, which calls the same
+`scripts/pipeline.py` that `make run` calls, in a subprocess, on real Spark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e import spec_oracle
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FIXTURES = PROJECT_DIR / "tests" / "fixtures"
+SAMPLE = PROJECT_DIR / "data" / "source_event_data.json"
+EXPORTS = ("user_activity", "hrly_granular_activity", "rejected_events")
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+
+    def check(self) -> Run:
+        assert self.returncode == 0, f"run failed (exit {self.returncode}):\n{self.output[-6000:]}"
+        return self
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "WEB_EVENTS_HOME": str(PROJECT_DIR), **extra}
+
+
+def run_pipeline(
+    events: Path | str, export_dir: Path, target: str = "local", *dbt_args: str
+) -> Run:
+    """`make run EVENTS=<events> EXPORT_DIR=<export_dir> TARGET=<target>`."""
+    command = [
+        sys.executable,
+        str(PROJECT_DIR / "scripts" / "pipeline.py"),
+        "run",
+        "--events",
+        str(events),
+        "--export-dir",
+        str(export_dir),
+        "--target",
+        target,
+    ]
+    if dbt_args:
+        command += ["--", *dbt_args]
+    return _run(command)
+
+
+def run_dbt(*args: str, target: str = "local", dbt_vars: dict[str, str] | None = None) -> Run:
+    """A bare dbt command against the project, as a user would type it."""
+    command = [DBT, *args, "--profiles-dir", str(PROJECT_DIR / "profiles"), "--target", target]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    return _run(command)
+
+
+def _run(command: list[str]) -> Run:
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_DIR,
+        env=project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    return Run(result.returncode, result.stdout)
+
+
+def read_exports(export_dir: Path) -> dict[str, bytes]:
+    return {name: (export_dir / f"{name}.csv").read_bytes() for name in EXPORTS}
+
+
+def oracle_exports(paths: list[Path], out_dir: Path) -> dict[str, bytes]:
+    """What SPEC says the exports must be, from the independent implementation."""
+    spec_oracle.write_csvs(spec_oracle.build(paths), out_dir)
+    return read_exports(out_dir)
+
+
+def assert_same_exports(actual: dict[str, bytes], expected: dict[str, bytes]) -> None:
+    for name in EXPORTS:
+        got = actual[name].decode("utf-8").splitlines()
+        want = expected[name].decode("utf-8").splitlines()
+        missing = [row for row in want if row not in set(got)][:5]
+        extra = [row for row in got if row not in set(want)][:5]
+        assert actual[name] == expected[name], (
+            f"{name}.csv differs from SPEC's oracle: {len(got)} vs {len(want)} lines; "
+            f"missing e.g. {missing}; unexpected e.g. {extra}"
+        )

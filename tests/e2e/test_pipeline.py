@@ -1,0 +1,143 @@
+"""The whole pipeline on the embedded Spark (dbt-spark's session method), end to end.
+
+Each test runs `scripts/pipeline.py` (what `make run` runs) and compares the CSV
+exports byte for byte with the independent SPEC implementation in spec_oracle.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import (
+    FIXTURES,
+    SAMPLE,
+    assert_same_exports,
+    oracle_exports,
+    read_exports,
+    run_dbt,
+    run_pipeline,
+)
+
+BAD_INPUT_REASONS = {
+    "malformed_json": 3,
+    "missing_event_id": 1,
+    "missing_user_id": 1,
+    "invalid_user_id": 1,
+    "missing_action": 2,
+    "invalid_timestamp": 3,
+    "invalid_url": 2,
+    "duplicate_event": 2,
+}
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    export_dir = tmp_path_factory.mktemp("sample_exports")
+    run_pipeline(SAMPLE, export_dir).check()
+    return export_dir
+
+
+def test_sample_every_event_accepted_and_equal_to_spec(sample_run: Path, tmp_path: Path) -> None:
+    assert_same_exports(read_exports(sample_run), oracle_exports([SAMPLE], tmp_path))
+    assert len(csv_rows(sample_run / "user_activity.csv")) == 500
+    assert csv_rows(sample_run / "rejected_events.csv") == []
+
+
+def test_sample_urls_without_scheme_or_with_w3_get_the_right_levels(sample_run: Path) -> None:
+    rows = csv_rows(sample_run / "user_activity.csv")
+    domains = Counter(row["url_level1"] for row in rows)
+    # 489 https://www., 3 www. without scheme, 1 bare, 1 http://, 1 w3.: all hipages.com.au
+    assert domains["hipages.com.au"] == 495
+    for other in ("petpages", "randompages", "myhelpfulpages", "somepages", "usefulpages"):
+        assert domains[f"{other}.com.au"] == 1
+    assert not [d for d in domains if d.startswith(("www", "w3.", "http"))]
+
+
+def test_a_rerun_gives_byte_identical_exports(sample_run: Path, tmp_path: Path) -> None:
+    first = read_exports(sample_run)
+    rerun_dir = tmp_path / "again"
+    shutil.copytree(sample_run, rerun_dir)
+    run_pipeline(SAMPLE, rerun_dir).check()
+    assert read_exports(rerun_dir) == first
+
+
+def test_every_bad_input_has_its_outcome_and_nothing_is_lost(tmp_path: Path) -> None:
+    """bad_inputs.jsonl plus an empty file and a copy of the sample, read as one folder."""
+    events = tmp_path / "events"
+    events.mkdir()
+    shutil.copy(FIXTURES / "bad_inputs.jsonl", events / "a_bad_inputs.json")
+    shutil.copy(FIXTURES / "empty.jsonl", events / "b_empty.json")
+    shutil.copy(SAMPLE, events / "c_sample.json")
+    export_dir = tmp_path / "exports"
+
+    run = run_pipeline(events, export_dir).check()
+
+    assert_same_exports(read_exports(export_dir), oracle_exports([events], tmp_path / "oracle"))
+    rejected = csv_rows(export_dir / "rejected_events.csv")
+    assert Counter(row["reason"] for row in rejected) == BAD_INPUT_REASONS
+    accepted = csv_rows(export_dir / "user_activity.csv")
+    non_blank = sum(
+        1
+        for path in events.iterdir()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    )
+    assert len(accepted) + len(rejected) == non_blank
+    raw_lines = (events / "a_bad_inputs.json").read_text(encoding="utf-8").split("\n")
+    for row in rejected:
+        assert row["raw_record"] == raw_lines[int(row["line_number"]) - 1]
+    assert "malformed_json:" in run.output and "files written:" in run.output
+
+
+def test_unknown_activities_are_kept_and_reported_by_a_warning(tmp_path: Path) -> None:
+    run = run_pipeline(FIXTURES / "bad_inputs.jsonl", tmp_path).check()
+    activities = {row["activity"] for row in csv_rows(tmp_path / "user_activity.csv")}
+    assert {"réserver_devis", 'say "hi", then click'} <= activities
+    assert "WARN" in run.output and "relationships_user_activity_activity" in run.output
+
+
+def test_an_empty_file_gives_empty_tables(tmp_path: Path) -> None:
+    run_pipeline(FIXTURES / "empty.jsonl", tmp_path).check()
+    assert (tmp_path / "user_activity.csv").read_text() == (
+        "user_id,time_stamp,url_level1,url_level2,url_level3,activity\n"
+    )
+    assert (tmp_path / "hrly_granular_activity.csv").read_text() == (
+        "time_bucket,url_level1,url_level2,activity,activity_count,user_count\n"
+    )
+    assert (tmp_path / "rejected_events.csv").read_text() == (
+        "source_file,line_number,reason,event_id,raw_record\n"
+    )
+
+
+def test_a_missing_path_fails_with_a_message_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_events.json"
+    run = run_pipeline(missing, tmp_path / "exports")
+    assert run.returncode == 1
+    assert f"events path '{missing}' does not exist" in run.output
+    assert not (tmp_path / "exports").exists()
+
+    glob_run = run_pipeline(tmp_path / "nothing_here_*.json", tmp_path / "exports")
+    assert glob_run.returncode == 1
+    assert "matches no file" in glob_run.output
+
+
+def test_bare_dbt_build_on_a_missing_path_fails_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.json"
+    run = run_dbt("run", "--select", "stg_web_events", dbt_vars={"events_path": str(missing)})
+    assert run.returncode != 0
+    assert "PATH_NOT_FOUND" in run.output and str(missing) in run.output
+
+
+def test_dbt_unit_tests_cover_every_rule_and_pass() -> None:
+    run = run_dbt("test", "--select", "test_type:unit").check()
+    assert "PASS=8" in run.output and "ERROR=0" in run.output
