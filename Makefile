@@ -27,8 +27,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed ## Create .venv with the pinned dbt, dbt-spark and pyspark
 
-run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_DIR=<dir> TARGET=local|thrift)
-	$(BIN)/python scripts/pipeline.py run --events '$(EVENTS)' --export-dir '$(EXPORT_DIR)' --target $(TARGET)
+run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_DIR=<dir> TARGET=local|thrift FULL_REFRESH=1)
+	$(BIN)/python scripts/pipeline.py run --events '$(EVENTS)' --export-dir '$(EXPORT_DIR)' --target $(TARGET) $(if $(FULL_REFRESH),--full-refresh)
 
 unit-test: setup ## dbt unit tests of every SPEC rule (no data needed)
 	$(DBT) build $(DBT_FLAGS) --select 'test_type:unit'

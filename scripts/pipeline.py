@@ -8,6 +8,11 @@
    `<export_dir>/_parts/<table>/`; it is renamed to `<export_dir>/<table>.csv`,
    which replaces the old file atomically (a reader never sees half a file).
 4. Print a summary: events read, accepted, rejected per reason, files written.
+
+The tables are incremental: a run stages only the files it has not seen. The
+state belongs to one events path, so when the path differs from the last
+successful run's (kept in `.run/<target>.json`), or no run is recorded, the
+run rebuilds every table (`--full-refresh`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXPORT_TABLES = ("user_activity", "hrly_granular_activity", "rejected_events")
 PARTS_DIR = "_parts"
+STATE_DIR = PROJECT_DIR / ".run"
 GLOB_CHARS = set("*?[{")
 
 
@@ -79,6 +85,26 @@ def resolve_events_path(events: str) -> str:
     elif not path.exists():
         raise PipelineError(f"events path '{events}' does not exist (looked for {path})")
     return str(path)
+
+
+def state_file(target: str) -> Path:
+    return STATE_DIR / f"{target}.json"
+
+
+def needs_full_refresh(events_path: str, target: str) -> str | None:
+    """Why this run must rebuild everything, or None when it can be incremental."""
+    try:
+        previous = json.loads(state_file(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"no earlier run recorded for target '{target}'"
+    if previous.get("events_path") != events_path:
+        return f"the events path changed (was {previous.get('events_path')})"
+    return None
+
+
+def record_run(events_path: str, target: str) -> None:
+    STATE_DIR.mkdir(exist_ok=True)
+    state_file(target).write_text(json.dumps({"events_path": events_path}) + "\n", "utf-8")
 
 
 def dbt_executable() -> str:
@@ -140,8 +166,15 @@ def summarise(files: list[Path]) -> Summary:
 def run(args: argparse.Namespace) -> None:
     events_path = resolve_events_path(args.events)
     export_dir = Path(args.export_dir).expanduser().resolve()
-    dbt_build(events_path, export_dir, args.target, args.dbt_args)
-    print(summarise(publish(export_dir)).render())
+    dbt_args = list(args.dbt_args)
+    reason = "asked for" if args.full_refresh else needs_full_refresh(events_path, args.target)
+    if reason and "--full-refresh" not in dbt_args:
+        print(f"Rebuilding every table (--full-refresh): {reason}.", flush=True)
+        dbt_args.append("--full-refresh")
+    dbt_build(events_path, export_dir, args.target, dbt_args)
+    files = publish(export_dir)
+    record_run(events_path, args.target)
+    print(summarise(files).render())
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -157,6 +190,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--export-dir", default="exports", help="folder for the three CSV files"
     )
     run_parser.add_argument("--target", default="local", help="dbt target (local, thrift)")
+    run_parser.add_argument(
+        "--full-refresh", action="store_true", help="rebuild every table from all files"
+    )
     run_parser.add_argument("dbt_args", nargs="*", help="more dbt build arguments, after --")
     return parser.parse_args(argv)
 

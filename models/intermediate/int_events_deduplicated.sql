@@ -1,52 +1,138 @@
 {#-
-    SPEC rule 8 on top of rules 1-7: of the valid events sharing an event_id,
-    the one with the earliest event time is kept (ties: the file loaded first,
-    then the file name, then the earlier line); the others become
-    `duplicate_event`. Every line stays, with its final `rejection_reason`
-    (NULL = accepted).
+    SPEC rule 8 on top of rules 1-7, and the pipeline's state: every line ever
+    staged with its final `rejection_reason` (NULL = accepted). Of the valid
+    lines sharing an event_id, the one with the earliest event time is kept
+    (ties: the file loaded first, then the file name, then the line); the
+    others are `duplicate_event`.
 
-    Materialised as a table, not a view: both user_activity and
-    rejected_events read it, and a view would parse and rank every event twice.
+    Incremental: a run decides only the lines staged since the last run. A
+    new line competes with the events already accepted under its event_id, so
+    an event_id accepted in an earlier file makes the new line a duplicate, and
+    a new line with an earlier time displaces the accepted one (which becomes
+    `duplicate_event`). `decided_at` records when each row's reason was last
+    decided; the marts use it to recompute only the partitions that changed.
+
+    Partitioned by day (`partition_date`: the event's UTC date, or the load
+    date for lines without a valid time) and written with insert_overwrite:
+    only the days holding a changed row are rewritten (PITFALLS 2: never
+    without partition_by, since this model reads itself).
 -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['partition_date'],
+) }}
+
+{%- set columns = [
+    'source_file', 'line_number', 'loaded_at', 'raw_record', 'event_id', 'user_id',
+    'time_stamp', 'url_level1', 'url_level2', 'url_level3', 'activity',
+] -%}
 
 with
 
-validated as (
-    select * from {{ ref('int_events_validated') }}
+new_lines as (
+    select
+        {{ columns | join(',\n        ') }},
+        rejection_reason,
+        coalesce(to_date(time_stamp), to_date(loaded_at)) as partition_date
+    from {{ ref('int_events_validated') }}
+    {%- if is_incremental() %}
+    where loaded_at > (select max(loaded_at) from {{ this }})
+    {%- endif %}
+),
+
+valid_candidates as (
+    select *, true as is_new
+    from new_lines
+    where rejection_reason is null
+    {%- if is_incremental() %}
+
+    union all
+
+    -- events accepted by earlier runs under an event_id that comes again
+    select
+        {{ columns | join(',\n        ') }},
+        rejection_reason,
+        partition_date,
+        false as is_new
+    from {{ this }}
+    where
+        rejection_reason is null
+        and event_id in (select event_id from new_lines where rejection_reason is null)
+    {%- endif %}
 ),
 
 ranked as (
     select
         *,
-        case
-            when rejection_reason is null
-                then row_number() over (
-                    partition by rejection_reason is null, event_id
-                    order by time_stamp, loaded_at, source_file, line_number
-                )
-        end as event_id_rank
-    from validated
+        row_number() over (
+            partition by event_id
+            order by time_stamp, loaded_at, source_file, line_number
+        ) as event_id_rank
+    from valid_candidates
+),
+
+changed as (
+    -- new lines with their final reason, and earlier winners now displaced
+    select
+        {{ columns | join(',\n        ') }},
+        case when event_id_rank > 1 then 'duplicate_event' end as rejection_reason,
+        partition_date
+    from ranked
+    where is_new or event_id_rank > 1
+
+    union all
+
+    select
+        {{ columns | join(',\n        ') }},
+        rejection_reason,
+        partition_date
+    from new_lines
+    where rejection_reason is not null
+),
+
+decided as (
+    select
+        *,
+        current_timestamp() as decided_at
+    from changed
+)
+{%- if is_incremental() %},
+
+unchanged_in_touched_days as (
+    -- insert_overwrite rewrites whole days: carry over the rows that stay
+    select
+        {{ columns | join(',\n        ') }},
+        rejection_reason,
+        partition_date,
+        decided_at
+    from {{ this }} as existing
+    where
+        partition_date in (select partition_date from decided)
+        and not exists (
+            select 1
+            from decided
+            where
+                decided.source_file = existing.source_file
+                and decided.line_number = existing.line_number
+        )
 ),
 
 final as (
-    select
-        source_file,
-        line_number,
-        loaded_at,
-        raw_record,
-        event_id,
-        user_id,
-        time_stamp,
-        url_level1,
-        url_level2,
-        url_level3,
-        activity,
-        coalesce(
-            rejection_reason,
-            case when event_id_rank > 1 then 'duplicate_event' end
-        ) as rejection_reason
-    from ranked
+    select * from decided
+    union all
+    select * from unchanged_in_touched_days
 )
+{%- else %},
 
-select * from final
+final as (
+    select * from decided
+)
+{%- endif %}
+
+select
+    {{ columns | join(',\n    ') }},
+    rejection_reason,
+    decided_at,
+    partition_date
+from final

@@ -3,21 +3,29 @@
     it broke. Nothing is dropped silently: non-blank lines = user_activity rows
     + rejected_events rows.
 
-    The CSV export leaves out `loaded_at` so that re-running the same build
-    gives byte-identical files (SPEC); the table keeps it.
+    The CSV export leaves out `loaded_at` and `decided_at` so that re-running
+    the same build gives byte-identical files (SPEC); the table keeps them.
+    Incremental like user_activity: only the days that changed are rewritten
+    (rows only ever join this table, so no day empties).
 -#}
+{%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['partition_date'],
     post_hook=export_csv(
         columns=['source_file', 'line_number', 'reason', 'event_id', 'raw_record'],
         order_by=['source_file', 'line_number'],
-    )
+    ),
 ) }}
 
 with
 
 events as (
     select * from {{ ref('int_events_deduplicated') }}
-    where rejection_reason is not null
+    where
+        rejection_reason is not null
+        and {{ in_partitions('partition_date', touched) }}
 ),
 
 final as (
@@ -27,7 +35,9 @@ final as (
         rejection_reason as reason,
         event_id,
         raw_record,
-        loaded_at
+        loaded_at,
+        decided_at,
+        partition_date
     from events
 )
 

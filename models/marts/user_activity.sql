@@ -1,8 +1,19 @@
 {#-
     One row per accepted event: who did what, when, where (SPEC).
-    `event_id` is the key; the CSV export carries SPEC's six columns.
+    `event_id` is the key; the CSV export carries SPEC's six columns. The
+    lineage columns (source_file, line_number, loaded_at) say where each
+    event came from.
+
+    Incremental: partitioned by the event's UTC day; a run recomputes only the
+    days in which int_events_deduplicated changed (new events, late events
+    for an old day, or an event displaced by an earlier duplicate).
 -#}
+{%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['event_date'],
+    pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
     post_hook=export_csv(
         columns=[
             'user_id',
@@ -13,14 +24,16 @@
             'activity',
         ],
         order_by=['time_stamp', 'user_id', 'url_level1', 'url_level2', 'url_level3', 'activity'],
-    )
+    ),
 ) }}
 
 with
 
 events as (
     select * from {{ ref('int_events_deduplicated') }}
-    where rejection_reason is null
+    where
+        rejection_reason is null
+        and {{ in_partitions('partition_date', touched) }}
 ),
 
 final as (
@@ -31,7 +44,12 @@ final as (
         url_level1,
         url_level2,
         url_level3,
-        activity
+        activity,
+        source_file,
+        line_number,
+        loaded_at,
+        decided_at,
+        partition_date as event_date
     from events
 )
 

@@ -8,7 +8,13 @@
     JSON shape (an object where text is expected, `"user": "abc"`), keeps its
     text in `_corrupt_record` and has NULL fields, as Spark's own JSON reader
     does in PERMISSIVE mode.
+
+    Incremental: a run reads only the files not staged before (new files
+    dropped into the `events_path` folder); files are taken as immutable once
+    staged. `--full-refresh` re-reads everything.
 -#}
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
 {%- set text_fields = {
     'event_id': '$.event_id',
     'user_session_id': '$.user.session_id',
@@ -28,6 +34,10 @@ source as (
         file_block_start as source_block_start,
         row_id as source_row_id
     from {{ source('web_events', 'raw_event_lines') }}
+    {%- if is_incremental() %}
+    -- Spark prunes the file listing by these names: old files are not read.
+    where {{ not_yet_staged('file_path') }}
+    {%- endif %}
 ),
 
 file_blocks as (
@@ -60,6 +70,7 @@ file_block_offsets as (
 numbered as (
     select /*+ broadcast(file_block_offsets) */
         source.raw_record,
+        source.source_file_uri,
         regexp_replace(source.source_file_uri, '^file:', '') as source_file,
         file_block_offsets.lines_before
         + (source.source_row_id - file_block_offsets.first_row_id)
@@ -75,6 +86,7 @@ numbered as (
 
 parsed as (
     select
+        source_file_uri,
         source_file,
         line_number,
         raw_record,
@@ -84,6 +96,7 @@ parsed as (
 
 fields as (
     select
+        source_file_uri,
         source_file,
         line_number,
         raw_record,
@@ -109,6 +122,7 @@ shaped as (
 
 final as (
     select
+        source_file_uri,
         source_file,
         line_number,
         current_timestamp() as loaded_at,

@@ -7,14 +7,17 @@ exports byte for byte with the independent SPEC implementation in spec_oracle.py
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.harness import (
     FIXTURES,
+    PROJECT_DIR,
     SAMPLE,
     assert_same_exports,
     oracle_exports,
@@ -138,6 +141,17 @@ def test_bare_dbt_build_on_a_missing_path_fails_naming_it(tmp_path: Path) -> Non
     assert "PATH_NOT_FOUND" in run.output and str(missing) in run.output
 
 
+def defined_unit_tests() -> list[str]:
+    names = []
+    for path in (PROJECT_DIR / "models").rglob("*.yml"):
+        names += [test["name"] for test in yaml.safe_load(path.read_text()).get("unit_tests", [])]
+    return names
+
+
 def test_dbt_unit_tests_cover_every_rule_and_pass() -> None:
+    names = defined_unit_tests()
+    assert len(names) >= 10
     run = run_dbt("test", "--select", "test_type:unit").check()
-    assert "PASS=8" in run.output and "ERROR=0" in run.output
+    for name in names:
+        assert re.search(rf"PASS .*{name}", run.output), f"unit test {name} did not pass"
+    assert f"PASS={len(names)} WARN=0 ERROR=0" in run.output

@@ -1,0 +1,54 @@
+{#-
+    The partitions of `upstream` (int_events_deduplicated) that changed since
+    the model being built last saw it: the `partition_date` values of rows
+    decided after the newest `decided_at` already in {{ this }}. Returns a list
+    of 'yyyy-MM-dd' strings, or none on a full build (no filter: every
+    partition). Called at compile time, so the partition list reaches the SQL
+    as literals and Spark prunes partitions by them.
+
+    Recomputing a partition is idempotent, so a run that changes nothing in
+    a mart (its high-water mark then stays put) only costs a re-check of the
+    same partitions next time.
+-#}
+{% macro touched_partitions(upstream) %}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select distinct cast(partition_date as string) as partition_date
+        from {{ upstream }}
+        where decided_at > (
+            select coalesce(max(decided_at), timestamp'1900-01-01 00:00:00') from {{ this }}
+        )
+        order by partition_date
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{% endmacro %}
+
+
+{#- `column in (<touched partitions>)`, or a condition that is always true on a full build. -#}
+{% macro in_partitions(column, partitions) -%}
+    {%- if partitions is none -%}
+        true
+    {%- elif partitions | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({% for p in partitions %}date'{{ p }}'{{ ", " if not loop.last }}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Pre-hook of the partitioned marts: drops the partitions about to be
+    recomputed, so that a day whose every event was displaced by an earlier
+    duplicate disappears instead of keeping stale rows (a dynamic partition
+    overwrite only replaces the partitions it writes).
+-#}
+{% macro drop_partitions(column, partitions) -%}
+    {%- if partitions and load_relation(this) is not none -%}
+        alter table {{ this }} drop if exists
+        {% for p in partitions %}partition ({{ column }} = '{{ p }}'){{ ", " if not loop.last }}{% endfor %}
+    {%- else -%}
+        select 1 as nothing_to_drop
+    {%- endif -%}
+{%- endmacro %}
