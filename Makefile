@@ -14,7 +14,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --target $(TARGET)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run build unit-test test lint clean
+.PHONY: help setup run unit-test test lint clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,3 +42,6 @@ lint: setup ## ruff on the Python
 
 clean: ## Remove build outputs (tables, metastore, exports, logs)
 	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache
+
+bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000); writes benchmarks/results.md
+	$(BIN)/python benchmarks/run_benchmark.py --events $(or $(BENCH_EVENTS),2000000)

@@ -9,12 +9,5 @@
         {{ return('true') }}
     {%- endif -%}
     {%- set staged = run_query('select distinct source_file_uri from ' ~ this).columns[0].values() | list -%}
-    {%- if staged | length == 0 -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set literals = [] -%}
-    {%- for uri in staged -%}
-        {%- do literals.append("'" ~ (uri | replace("\\", "\\\\") | replace("'", "\\'")) ~ "'") -%}
-    {%- endfor -%}
-    {{ return(file_path_column ~ ' not in (' ~ literals | join(', ') ~ ')') }}
+    {{ return('not ' ~ in_list(file_path_column, staged)) }}
 {% endmacro %}

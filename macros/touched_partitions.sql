@@ -26,14 +26,12 @@
 {% endmacro %}
 
 
-{#- `column in (<touched partitions>)`, or a condition that is always true on a full build. -#}
+{#- `column in (<touched partitions>)`, or always true on a full build. -#}
 {% macro in_partitions(column, partitions) -%}
     {%- if partitions is none -%}
         true
-    {%- elif partitions | length == 0 -%}
-        false
     {%- else -%}
-        {{ column }} in ({% for p in partitions %}date'{{ p }}'{{ ", " if not loop.last }}{% endfor %})
+        {{ in_list(column, partitions, literal_prefix='date') }}
     {%- endif -%}
 {%- endmacro %}
 

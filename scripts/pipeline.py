@@ -4,9 +4,10 @@
    fails in a second with a clear message instead of after Spark has started.
 2. `dbt build` (models, seeds and data tests; unit tests belong to `make test`)
    with `events_path` and `export_dir` as absolute paths.
-3. Publish the exports: each mart's post-hook left one CSV part file under
-   `<export_dir>/_parts/<table>/`; it is renamed to `<export_dir>/<table>.csv`,
-   which replaces the old file atomically (a reader never sees half a file).
+3. Publish the exports: each mart's post-hook left sorted CSV parts under
+   `<export_dir>/_parts/<table>/`; they are joined in order under one header
+   into a temporary file renamed to `<export_dir>/<table>.csv`, which replaces
+   the old file atomically (a reader never sees half a file).
 4. Print a summary: events read, accepted, rejected per reason, files written.
 
 The tables are incremental: a run stages only the files it has not seen. The
@@ -22,12 +23,15 @@ import csv
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXPORT_TABLES = ("user_activity", "hrly_granular_activity", "rejected_events")
@@ -138,18 +142,43 @@ def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[s
         )
 
 
+def join_parts(parts: list[Path], out: BinaryIO) -> None:
+    """Write the sorted parts one after another under the first part's header."""
+    header_written = False
+    for part in parts:
+        with part.open("rb") as handle:
+            header = handle.readline()
+            if not header:
+                continue  # an empty range writes an empty part
+            if not header_written:
+                out.write(header)
+                header_written = True
+            shutil.copyfileobj(handle, out, 1 << 20)
+    if not header_written:
+        raise PipelineError(f"the CSV parts in {parts[0].parent} hold no header")
+
+
 def publish(export_dir: Path) -> list[Path]:
-    """Move each table's single part file to <export_dir>/<table>.csv atomically."""
+    """Join each table's CSV parts into <export_dir>/<table>.csv, replaced atomically."""
     written = []
     for table in EXPORT_TABLES:
-        parts = sorted((export_dir / PARTS_DIR / table).glob("part-*.csv"))
-        if len(parts) != 1:
+        parts_dir = export_dir / PARTS_DIR / table
+        parts = sorted(parts_dir.glob("part-*.csv"))
+        if not parts or not (parts_dir / "_SUCCESS").exists():
             raise PipelineError(
-                f"expected one CSV part for {table} in {export_dir / PARTS_DIR / table}, "
-                f"found {len(parts)}: was the model built in this run?"
+                f"no complete CSV export of {table} in {parts_dir}: was the model built?"
             )
         final = export_dir / f"{table}.csv"
-        os.replace(parts[0], final)
+        with tempfile.NamedTemporaryFile(
+            dir=export_dir, prefix=f".{table}.", suffix=".tmp", delete=False
+        ) as temp:
+            try:
+                join_parts(parts, temp)
+            except BaseException:
+                Path(temp.name).unlink(missing_ok=True)
+                raise
+        os.replace(temp.name, final)
+        shutil.rmtree(parts_dir)
         written.append(final)
     return written
 

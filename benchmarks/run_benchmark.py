@@ -1,0 +1,233 @@
+"""`make bench`: the dbt pipeline against a plain PySpark job, on generated events.
+
+In one run, on the same machine and data:
+  (a) the plain single PySpark job (benchmarks/plain_pyspark_job.py) on N events;
+  (b) the full pipeline (`scripts/pipeline.py run --full-refresh`, what `make run` does)
+      on the same N events;
+  (c) the pipeline again after a second file with 1% more events arrives (late events
+      for old hours and cross-file duplicates among them): an incremental run.
+Each step is timed wall-clock as a user would (JVM start included), with the peak
+resident memory of its whole process tree sampled from /proc. The table is printed
+and appended to benchmarks/results.md.
+
+Usage: python benchmarks/run_benchmark.py [--events 2000000] [--bad-share 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from scripts.generate_events import generate  # noqa: E402
+
+RESULTS = PROJECT_DIR / "benchmarks" / "results.md"
+TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
+CROSS_FILE_DUPLICATES = 100
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    seconds: float
+    events: int
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def timed(name: str, command: list[str], events: int, log: Path) -> Step:
+    """Run a command to completion, timing it and sampling its peak memory."""
+    env = {**os.environ, "WEB_EVENTS_HOME": str(PROJECT_DIR)}
+    with log.open("w", encoding="utf-8") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, tree_rss_kb(process.pid))
+                stop.wait(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        returncode = process.wait()
+        seconds = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+    if returncode != 0:
+        raise SystemExit(f"{name} failed (exit {returncode}); see {log}")
+    return Step(name, seconds, events, peak / 1024)
+
+
+def last_timestamp(path: Path) -> datetime:
+    """The newest event time in a generated file (its events are roughly in time order)."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 200_000))
+        lines = handle.read().decode("utf-8", errors="replace").splitlines()[1:]
+    newest = datetime(1970, 1, 1, tzinfo=UTC)
+    for line in lines:
+        marker = line.rfind('"timestamp"')
+        if marker < 0:
+            continue
+        text = line[marker:].split('"')[3]
+        try:
+            newest = max(newest, datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC))
+        except ValueError:
+            continue
+    return newest
+
+
+def second_file(first: Path, out: Path, events: int, seed: int) -> int:
+    """1% more events after the first file's window, 20% of them late, plus duplicates.
+
+    The cross-file duplicates are lines of the first file again: half exact copies
+    (rejected as duplicate_event), half moved one hour earlier (they win, and the
+    events accepted from the first file become the duplicates).
+    """
+    start = last_timestamp(first) + timedelta(seconds=1)
+    generate(
+        out,
+        events=events - CROSS_FILE_DUPLICATES,
+        late_share=0.2,
+        start_event_id=9_000_000_000_000,
+        start=start.strftime(TIMESTAMP_FORMAT),
+        seed=seed + 1,
+    )
+    rng = random.Random(seed)
+    with first.open(encoding="utf-8") as handle:
+        head = [line for _, line in zip(range(200_000), handle, strict=False)]
+    good = [line for line in head if '"timestamp"' in line and '"id"' in line]
+    picked = rng.sample(good, CROSS_FILE_DUPLICATES)
+    with out.open("a", encoding="utf-8") as handle:
+        for index, line in enumerate(picked):
+            if index % 2:
+                text = line.rsplit('"timestamp"', 1)[1].split('"')[1]
+                try:
+                    moved = datetime.strptime(text, TIMESTAMP_FORMAT) - timedelta(hours=1)
+                    line = line.replace(text, moved.strftime(TIMESTAMP_FORMAT))
+                except ValueError:
+                    pass
+            handle.write(line if line.endswith("\n") else line + "\n")
+    return events
+
+
+def render(steps: list[Step], args: argparse.Namespace) -> str:
+    a, b, c = steps
+    header = (
+        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.events:,} events "
+        f"({args.bad_share:.0%} bad), then +{c.events:,}\n\n"
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}; command: `python benchmarks/run_benchmark.py "
+        f"--events {args.events}`\n\n"
+    )
+    rows = [
+        "| step | seconds | events | events/s | peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    rows += [
+        f"| {s.name} | {s.seconds:.1f} | {s.events:,} | {s.rate:,.0f} | {s.peak_rss_mb:,.0f} |"
+        for s in steps
+    ]
+    ratios = (
+        f"\nb/a = {b.seconds / a.seconds:.2f} (target <= 1.0); "
+        f"c/b = {c.seconds / b.seconds:.2f} (target <= 0.25)\n"
+    )
+    return header + "\n".join(rows) + "\n" + ratios
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--bad-share", type=float, default=0.02)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work-dir", type=Path, default=PROJECT_DIR / ".bench")
+    args = parser.parse_args()
+
+    work = args.work_dir
+    shutil.rmtree(work, ignore_errors=True)
+    events_dir, logs = work / "events", work / "logs"
+    events_dir.mkdir(parents=True)
+    logs.mkdir()
+    first = events_dir / "events_0001.json"
+    print(f"generating {args.events:,} events into {first} ...", flush=True)
+    generate(first, events=args.events, bad_share=args.bad_share, seed=args.seed)
+
+    python = sys.executable
+    plain = [python, "benchmarks/plain_pyspark_job.py", "--events", str(events_dir)]
+    pipeline = [python, "scripts/pipeline.py", "run", "--events", str(events_dir)]
+    steps = [
+        timed(
+            "(a) plain PySpark job",
+            [*plain, "--out", str(work / "plain")],
+            args.events,
+            logs / "a_plain.log",
+        ),
+        timed(
+            "(b) make run (full)",
+            [*pipeline, "--export-dir", str(work / "exports"), "--full-refresh"],
+            args.events,
+            logs / "b_full.log",
+        ),
+    ]
+    added = second_file(first, events_dir / "events_0002.json", args.events // 100, args.seed)
+    steps.append(
+        timed(
+            "(c) make run (+1% new file)",
+            [*pipeline, "--export-dir", str(work / "exports")],
+            added,
+            logs / "c_incremental.log",
+        )
+    )
+    report = render(steps, args)
+    print(report)
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + report)
+    print(f"appended to {RESULTS}; logs in {logs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
