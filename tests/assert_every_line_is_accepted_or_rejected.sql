@@ -16,7 +16,8 @@
         where loaded_at = (select max(loaded_at) from {{ stg }})
     {%- endset -%}
     {%- set latest_files = run_query(query).columns[0].values() | list -%}
-{%- endif -%}
+{%- endif %}
+
 
 
 with

@@ -1,16 +1,17 @@
 {#-
-    The JSON kind of a VARIANT value: 'string', 'number', 'boolean', 'object',
-    'array', or 'null' for a JSON null and for an absent field (SPEC treats
-    both alike).
-    Used to reject fields of the wrong JSON shape (SPEC rule 1).
+    The JSON kind of a field from its `schema_of_variant()` text: 'string',
+    'number', 'boolean', 'object', 'array', or 'null' for a JSON null and for
+    an absent field (SPEC treats both alike). Used to reject fields of the
+    wrong JSON shape (SPEC rule 1) and to validate user.id (rule 4). Takes the
+    schema text, not the value, so Spark computes schema_of_variant once.
 -#}
-{% macro json_kind(variant_expr) -%}
+{% macro json_kind(schema_expr) -%}
     case
-        when {{ variant_expr }} is null or schema_of_variant({{ variant_expr }}) = 'VOID' then 'null'
-        when schema_of_variant({{ variant_expr }}) = 'STRING' then 'string'
-        when schema_of_variant({{ variant_expr }}) = 'BOOLEAN' then 'boolean'
-        when schema_of_variant({{ variant_expr }}) like 'OBJECT<%' then 'object'
-        when schema_of_variant({{ variant_expr }}) like 'ARRAY<%' then 'array'
+        when {{ schema_expr }} is null or {{ schema_expr }} = 'VOID' then 'null'
+        when {{ schema_expr }} = 'STRING' then 'string'
+        when {{ schema_expr }} = 'BOOLEAN' then 'boolean'
+        when {{ schema_expr }} like 'OBJECT<%' then 'object'
+        when {{ schema_expr }} like 'ARRAY<%' then 'array'
         else 'number'
     end
 {%- endmacro %}

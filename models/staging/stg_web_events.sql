@@ -90,23 +90,43 @@ parsed as (
         source_file,
         line_number,
         raw_record,
-        {{ parse_json_object_line('raw_record') }} as record
+        {{ parse_json_line('raw_record') }} as parsed_line
     from numbered
 ),
 
-fields as (
+objects as (
+    select
+        source_file_uri,
+        source_file,
+        line_number,
+        raw_record,
+        {{ json_object_or_null('parsed_line') }} as record
+    from parsed
+),
+
+field_schemas as (
     select
         source_file_uri,
         source_file,
         line_number,
         raw_record,
         record,
-        {{ json_kind("variant_get(record, '$.user')") }} as user_kind,
+        schema_of_variant(variant_get(record, '$.user')) as user_schema,
         {%- for name, path in text_fields.items() %}
         try_variant_get(record, '{{ path }}', 'string') as {{ name }},
-        {{ json_kind("variant_get(record, '" ~ path ~ "')") }} as {{ name }}_kind{{ "," if not loop.last }}
+        schema_of_variant(variant_get(record, '{{ path }}')) as {{ name }}_schema{{ "," if not loop.last }}
         {%- endfor %}
-    from parsed
+    from objects
+),
+
+fields as (
+    select
+        *,
+        {{ json_kind('user_schema') }} as user_kind,
+        {%- for name in text_fields %}
+        {{ json_kind(name ~ '_schema') }} as {{ name }}_kind{{ "," if not loop.last }}
+        {%- endfor %}
+    from field_schemas
 ),
 
 shaped as (
