@@ -11,8 +11,10 @@
 
     Re-creating them each run means a changed `events_path`, or new files in
     the folder, are always seen, also by a long-lived Thrift server.
-    Spark checks the path when the table is created, so a file, folder or
-    glob that matches nothing fails the run here, naming the path:
+
+    A catalog table over a missing file would just read as empty, so the path
+    is checked first by resolving (not reading) it as Spark's file source: a
+    file, folder or glob that matches nothing fails the run here, naming it:
     `[PATH_NOT_FOUND] Path does not exist: <path>`.
 -#}
 {% macro create_raw_events_table() %}
@@ -23,6 +25,9 @@
     {%- set files = lines.incorporate(path={'identifier': 'raw_event_files'}) -%}
     {%- set events_path = resolve_path(var('events_path')) -%}
     {%- do log('web_events: reading events from ' ~ events_path, info=true) -%}
+    {%- call statement('check_events_path') -%}
+        describe query select * from text.`{{ events_path | replace('`', '``') }}`
+    {%- endcall -%}
     {%- call statement('create_raw_events_schema') -%}
         create schema if not exists {{ lines.schema }}
     {%- endcall -%}
