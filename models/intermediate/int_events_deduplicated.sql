@@ -37,14 +37,15 @@ new_lines as (
         coalesce(to_date(time_stamp), to_date(loaded_at)) as partition_date
     from {{ ref('int_events_validated') }}
     {%- if is_incremental() %}
-    where loaded_at > (select max(loaded_at) from {{ this }})
+    where loaded_at > (
+        select coalesce(max(loaded_at), timestamp'1900-01-01 00:00:00') from {{ this }}
+    )
     {%- endif %}
 ),
 
-valid_candidates as (
+candidates as (
     select *, true as is_new
     from new_lines
-    where rejection_reason is null
     {%- if is_incremental() %}
 
     union all
@@ -63,32 +64,30 @@ valid_candidates as (
 ),
 
 ranked as (
+    -- rule 8 ranks the valid lines of each event_id; rejected lines keep their reason
     select
         *,
-        row_number() over (
-            partition by event_id
-            order by time_stamp, loaded_at, source_file, line_number
-        ) as event_id_rank
-    from valid_candidates
+        case
+            when rejection_reason is null
+                then row_number() over (
+                    partition by rejection_reason is null, event_id
+                    order by time_stamp, loaded_at, source_file, line_number
+                )
+        end as event_id_rank
+    from candidates
 ),
 
 changed as (
     -- new lines with their final reason, and earlier winners now displaced
     select
         {{ columns | join(',\n        ') }},
-        case when event_id_rank > 1 then 'duplicate_event' end as rejection_reason,
+        coalesce(
+            rejection_reason,
+            case when event_id_rank > 1 then 'duplicate_event' end
+        ) as rejection_reason,
         partition_date
     from ranked
     where is_new or event_id_rank > 1
-
-    union all
-
-    select
-        {{ columns | join(',\n        ') }},
-        rejection_reason,
-        partition_date
-    from new_lines
-    where rejection_reason is not null
 ),
 
 decided as (
