@@ -42,3 +42,17 @@ lint: setup ## ruff on the Python
 
 clean: ## Remove build outputs (tables, metastore, exports, logs)
 	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache
+
+# A Spark Thrift server for `make run TARGET=thrift`: scripts/thrift-server.sh,
+# the same script docker-compose runs. THRIFT_PORT (default 10000) and the other
+# THRIFT_* settings are listed at the top of the script; its metastore,
+# warehouse, log and pid file live in .thrift/.
+.PHONY: thrift-up thrift-down thrift-status
+thrift-up: setup ## Start a local Spark Thrift server on 127.0.0.1:10000 (THRIFT_PORT=...)
+	scripts/thrift-server.sh start
+
+thrift-down: ## Stop the server `make thrift-up` started (and nothing else)
+	scripts/thrift-server.sh stop
+
+thrift-status: ## Is the local Thrift server up?
+	scripts/thrift-server.sh status
