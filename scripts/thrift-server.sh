@@ -179,6 +179,22 @@ spark_submit_command() {
     )
 }
 
+# A server killed while it writes a table (`create table ... as select`,
+# `insert overwrite`) leaves the write's uncommitted files in the table's folder
+# (`_temporary/`, `.spark-staging-*`). For a table the crash left out of the
+# catalog, that folder alone makes every later `create table` of the same name
+# fail with LOCATION_ALREADY_EXISTS. Before the server starts nothing writes to
+# its warehouse, so such leftovers are removed (remote warehouses are left alone).
+remove_uncommitted_writes() {
+    [[ -d "$WAREHOUSE_DIR" ]] || return 0
+    local leftover
+    while IFS= read -r -d '' leftover; do
+        say "removing an uncommitted write left by a stopped server: $leftover"
+        rm -rf -- "$leftover"
+    done < <(find "$WAREHOUSE_DIR" -mindepth 2 -maxdepth 3 \
+        \( -name _temporary -o -name '.spark-staging-*' \) -prune -print0)
+}
+
 print_log_tail() {
     if [[ -f "$LOG_FILE" ]]; then
         echo "--- last lines of $LOG_FILE ---" >&2
@@ -220,6 +236,7 @@ start_server() {
         die "port $PORT on $(probe_host) is taken by another process (not the server of $STATE_DIR): stop it or set THRIFT_PORT"
     fi
     spark_submit_command "$@"
+    remove_uncommitted_writes
     [[ -f "$LOG_FILE" ]] && mv -f "$LOG_FILE" "$LOG_FILE.1"
     # Its own session (process group): a Ctrl-C in the calling shell does not
     # reach it, and `stop` can signal the whole group.
@@ -277,6 +294,7 @@ status_server() {
 run_foreground() {
     mkdir -p "$STATE_DIR"
     spark_submit_command "$@"
+    remove_uncommitted_writes
     cd "$STATE_DIR"
     say "running in the foreground at $BIND_HOST:$PORT (master $MASTER)"
     exec "${COMMAND[@]}"
