@@ -12,6 +12,7 @@ group, so no JVM outlives the test session.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -55,10 +56,8 @@ def base_env() -> dict[str, str]:
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
     """Signal the process group `pid` leads (it was started in its own session)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def is_alive(pid: int) -> bool:
@@ -84,6 +83,10 @@ class ThriftServer:
     @property
     def pid_file(self) -> Path:
         return self.state_dir / "thrift-server.pid"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.state_dir / "warehouse"
 
     @property
     def log_file(self) -> Path:
