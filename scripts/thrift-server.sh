@@ -119,6 +119,21 @@ our_pid() {
     echo "$pid"
 }
 
+# The Hive metastore's persistent classes (package.jdo of Spark 4's built-in
+# Hive 2.3 client), for DataNucleus to create every table at start.
+metastore_model_classes() {
+    local names=(
+        MDatabase MFieldSchema MType MTable MConstraint MSerDeInfo MOrder
+        MColumnDescriptor MStringList MStorageDescriptor MPartition MIndex MRole
+        MRoleMap MGlobalPrivilege MDBPrivilege MTablePrivilege MPartitionPrivilege
+        MTableColumnPrivilege MPartitionColumnPrivilege MPartitionEvent MMasterKey
+        MDelegationToken MTableColumnStatistics MPartitionColumnStatistics
+        MVersionTable MResourceUri MFunction MNotificationLog MNotificationNextId
+    )
+    local IFS=,
+    echo "${names[*]/#/org.apache.hadoop.hive.metastore.model.}"
+}
+
 spark_submit_command() {
     local spark_home
     spark_home="$(find_spark_home)"
@@ -148,9 +163,14 @@ spark_submit_command() {
         --conf spark.sql.adaptive.enabled=true
         --conf "spark.sql.warehouse.dir=$WAREHOUSE_DIR"
         --conf "spark.hadoop.javax.jdo.option.ConnectionURL=$metastore_url"
-        # An empty metastore database gets its tables on first start (Derby or Postgres).
+        # An empty metastore database gets its tables on first start (Derby or
+        # Postgres), all of them at once: created lazily, on first use, a
+        # table's DDL waits on the open transaction that needs it, and on
+        # Postgres the first `create table` hangs for ever.
         --conf spark.hadoop.datanucleus.schema.autoCreateAll=true
         --conf spark.hadoop.hive.metastore.schema.verification=false
+        --conf spark.hadoop.datanucleus.autoStartMechanism=Classes
+        --conf "spark.hadoop.datanucleus.autoStartClassNames=$(metastore_model_classes)"
         --conf spark.ui.showConsoleProgress=false
     )
     if [[ -n "${THRIFT_METASTORE_DRIVER:-}" ]]; then
