@@ -79,6 +79,9 @@ class ThriftServer:
     master: str = "local[2]"
     spark_submit_options: tuple[str, ...] = ()
     driver_memory: str = "1g"
+    # `run` (the foreground mode docker-compose uses) instead of `start`
+    foreground: bool = False
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -119,11 +122,35 @@ class ThriftServer:
         )
 
     def start(self) -> str:
+        if self.foreground:
+            return self._run_in_foreground()
         result = self.script("start", *self.spark_submit_options)
         assert result.returncode == 0, f"Thrift server did not start:\n{result.stdout}"
         return result.stdout
 
+    def _run_in_foreground(self, timeout: float = 300) -> str:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("wb") as log:
+            self.process = subprocess.Popen(
+                [str(SCRIPT), "run", *self.spark_submit_options],
+                env=self.script_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"Thrift server exited:\n{self.log_tail()}"
+            if accepts_connections(self.port):
+                return self.log_file.read_text(errors="replace")
+            time.sleep(1)
+        self.stop()
+        raise AssertionError(f"no Thrift server on port {self.port}:\n{self.log_tail()}")
+
     def pid(self) -> int | None:
+        if self.foreground:
+            return self.process.pid if self.process else None
         try:
             return int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -140,8 +167,17 @@ class ThriftServer:
         assert not is_alive(pid), f"pid {pid} survived SIGKILL"
 
     def stop(self) -> None:
-        """Stop through the script; if that failed, kill the group anyway."""
+        """Stop through the script (or as `docker stop` would, in the foreground
+        mode); if that failed, kill the group anyway."""
         pid = self.pid()
+        if self.foreground and self.process is not None:
+            kill_group(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                kill_group(self.process.pid)
+                self.process.wait(timeout=30)
+            return
         self.script("stop")
         if pid is not None and is_alive(pid):
             kill_group(pid)

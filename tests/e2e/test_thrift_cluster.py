@@ -1,10 +1,10 @@
 """The pipeline through a Thrift server that submits to a standalone Spark cluster.
 
 A master and one worker from the pyspark wheel, on loopback and free ports; the
-Thrift server is started by scripts/thrift-server.sh with `THRIFT_MASTER=spark://...`,
-as docker-compose does, so the SQL runs in executors of another JVM: the events
-are read and the exports written by the worker, the part files published by the
-run command.
+Thrift server runs `scripts/thrift-server.sh run` (its foreground mode) with
+`THRIFT_MASTER=spark://...`, as the docker-compose service does, so the SQL runs
+in executors of another JVM: the events are read and the exports written by the
+worker, the part files published by the run command.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def cluster_thrift_server(
     server = ThriftServer(
         state_dir=tmp_path_factory.mktemp("cluster_thrift_state"),
         master=cluster.url,
+        foreground=True,
         spark_submit_options=(
             "--conf",
             f"spark.executor.cores={cluster.worker_cores}",
