@@ -16,9 +16,9 @@ FROM ${SPARK_IMAGE}
 
 ARG POSTGRES_JDBC_VERSION=42.7.4
 USER root
-# The folders docker-compose.yml mounts volumes on are writable by whatever uid
-# the services run as (WEB_EVENTS_UID), like /tmp: a new named volume takes
-# them over.
+# The JDBC driver, checked against the .sha1 Maven Central publishes; and the
+# folders docker-compose.yml mounts volumes on, writable by whatever uid the
+# services run as (WEB_EVENTS_UID), like /tmp: a new named volume takes them over.
 RUN set -eux; \
     jar="postgresql-${POSTGRES_JDBC_VERSION}.jar"; \
     url="https://repo1.maven.org/maven2/org/postgresql/postgresql/${POSTGRES_JDBC_VERSION}/${jar}"; \
