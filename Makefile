@@ -45,3 +45,17 @@ clean: ## Remove build outputs (tables, metastore, exports, logs)
 
 bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000); writes benchmarks/results.md
 	$(BIN)/python benchmarks/run_benchmark.py --events $(or $(BENCH_EVENTS),2000000)
+
+# A Spark Thrift server for `make run TARGET=thrift`: scripts/thrift-server.sh,
+# the same script docker-compose runs. THRIFT_PORT (default 10000) and the other
+# THRIFT_* settings are listed at the top of the script; its metastore,
+# warehouse, log and pid file live in .thrift/.
+.PHONY: thrift-up thrift-down thrift-status
+thrift-up: setup ## Start a local Spark Thrift server on 127.0.0.1:10000 (THRIFT_PORT=...)
+	scripts/thrift-server.sh start
+
+thrift-down: ## Stop the server `make thrift-up` started (and nothing else)
+	scripts/thrift-server.sh stop
+
+thrift-status: ## Is the local Thrift server up?
+	scripts/thrift-server.sh status

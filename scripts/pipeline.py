@@ -1,7 +1,8 @@
 """Run the web-events pipeline the way `make run` does.
 
 1. Check that the events path exists (a file, a folder or a glob), so a typo
-   fails in a second with a clear message instead of after Spark has started.
+   fails in a second with a clear message instead of after Spark has started;
+   for a Thrift target, check that its server accepts connections.
 2. `dbt build` (models, seeds and data tests; unit tests belong to `make test`)
    with `events_path` and `export_dir` as absolute paths.
 3. Publish the exports: each mart's post-hook left sorted CSV parts under
@@ -24,6 +25,7 @@ import glob
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import jinja2
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXPORT_TABLES = ("user_activity", "hrly_granular_activity", "rejected_events")
@@ -109,6 +114,42 @@ def needs_full_refresh(events_path: str, target: str) -> str | None:
 def record_run(events_path: str, target: str) -> None:
     STATE_DIR.mkdir(exist_ok=True)
     state_file(target).write_text(json.dumps({"events_path": events_path}) + "\n", "utf-8")
+
+
+def thrift_address(target: str) -> tuple[str, int] | None:
+    """(host, port) of `target` in profiles/profiles.yml if it uses the thrift method.
+
+    Rendered from the profile itself (its env_var() defaults), so this check and
+    dbt always agree on where the server is.
+    """
+    profiles = yaml.safe_load((PROJECT_DIR / "profiles" / "profiles.yml").read_text("utf-8"))
+    output = profiles.get("web_events", {}).get("outputs", {}).get(target) or {}
+    if output.get("method") != "thrift":
+        return None
+    env = jinja2.Environment()
+    env.filters["as_number"] = int
+
+    def render(value: object) -> str:
+        template = env.from_string(str(value))
+        return template.render(env_var=lambda name, default="": os.environ.get(name, default))
+
+    return render(output.get("host", "")), int(render(output.get("port", 443)))
+
+
+def check_thrift_server(target: str) -> None:
+    """One clear line instead of dbt's retries and stack trace when nothing listens."""
+    address = thrift_address(target)
+    if address is None:
+        return
+    host, port = address
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as error:
+        raise PipelineError(
+            f"no Spark Thrift server at {host}:{port} — start one with 'make thrift-up' "
+            f"(or set THRIFT_HOST/THRIFT_PORT) [{error.strerror or error}]"
+        ) from None
 
 
 def dbt_executable() -> str:
@@ -195,6 +236,7 @@ def summarise(files: list[Path]) -> Summary:
 def run(args: argparse.Namespace) -> None:
     events_path = resolve_events_path(args.events)
     export_dir = Path(args.export_dir).expanduser().resolve()
+    check_thrift_server(args.target)
     dbt_args = list(args.dbt_args)
     reason = "asked for" if args.full_refresh else needs_full_refresh(events_path, args.target)
     if reason and "--full-refresh" not in dbt_args:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,9 +38,24 @@ def project_env(**extra: str) -> dict[str, str]:
 
 
 def run_pipeline(
-    events: Path | str, export_dir: Path, target: str = "local", *dbt_args: str
+    events: Path | str,
+    export_dir: Path,
+    target: str = "local",
+    *dbt_args: str,
+    env: dict[str, str] | None = None,
 ) -> Run:
-    """`make run EVENTS=<events> EXPORT_DIR=<export_dir> TARGET=<target>`."""
+    """`make run EVENTS=<events> EXPORT_DIR=<export_dir> TARGET=<target>`.
+
+    `env`: more environment variables, e.g. THRIFT_PORT for `target="thrift"`.
+    """
+    command = pipeline_command(events, export_dir, target, *dbt_args)
+    return _run(command, env)
+
+
+def pipeline_command(
+    events: Path | str, export_dir: Path, target: str = "local", *dbt_args: str
+) -> list[str]:
+    """The command line `run_pipeline` runs (for tests that need to watch it run)."""
     command = [
         sys.executable,
         str(PROJECT_DIR / "scripts" / "pipeline.py"),
@@ -53,22 +69,27 @@ def run_pipeline(
     ]
     if dbt_args:
         command += ["--", *dbt_args]
-    return _run(command)
+    return command
 
 
-def run_dbt(*args: str, target: str = "local", dbt_vars: dict[str, str] | None = None) -> Run:
+def run_dbt(
+    *args: str,
+    target: str = "local",
+    dbt_vars: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
     """A bare dbt command against the project, as a user would type it."""
     command = [DBT, *args, "--profiles-dir", str(PROJECT_DIR / "profiles"), "--target", target]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    return _run(command)
+    return _run(command, env)
 
 
-def _run(command: list[str]) -> Run:
+def _run(command: list[str], env: dict[str, str] | None = None) -> Run:
     result = subprocess.run(
         command,
         cwd=PROJECT_DIR,
-        env=project_env(),
+        env=project_env(**(env or {})),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -97,3 +118,12 @@ def assert_same_exports(actual: dict[str, bytes], expected: dict[str, bytes]) ->
             f"{name}.csv differs from SPEC's oracle: {len(got)} vs {len(want)} lines; "
             f"missing e.g. {missing}; unexpected e.g. {extra}"
         )
+
+
+def bad_inputs_folder(folder: Path) -> Path:
+    """bad_inputs.jsonl, an empty file and the sample, read as one events folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / "bad_inputs.jsonl", folder / "a_bad_inputs.json")
+    shutil.copy(FIXTURES / "empty.jsonl", folder / "b_empty.json")
+    shutil.copy(SAMPLE, folder / "c_sample.json")
+    return folder
