@@ -13,7 +13,7 @@
 
 The tables are incremental: a run stages only the files it has not seen. The
 state belongs to one events path, so when the path differs from the last
-successful run's (kept in `.run/<target>.json`), or no run is recorded, the
+successful run's (kept in `.run/<target>-<schema>.json`), or no run is recorded, the
 run rebuilds every table (`--full-refresh`).
 """
 
@@ -97,7 +97,9 @@ def resolve_events_path(events: str) -> str:
 
 
 def state_file(target: str) -> Path:
-    return STATE_DIR / f"{target}.json"
+    """Where the last successful run of this target and schema is recorded."""
+    schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
+    return STATE_DIR / f"{target}-{schema}.json"
 
 
 def needs_full_refresh(events_path: str, target: str) -> str | None:

@@ -34,7 +34,13 @@ class Run:
 
 
 def project_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "WEB_EVENTS_HOME": str(PROJECT_DIR), **extra}
+    """The tests build in their own schema, so they never touch a user's tables."""
+    return {
+        **os.environ,
+        "WEB_EVENTS_HOME": str(PROJECT_DIR),
+        "WEB_EVENTS_SCHEMA": "web_events_test",
+        **extra,
+    }
 
 
 def run_pipeline(
