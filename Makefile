@@ -8,13 +8,14 @@ EVENTS ?= data/source_event_data.json
 EXPORT_DIR ?= exports
 TARGET ?= local
 PYTEST_ARGS ?=
+DOCS_PORT ?= 8080
 
 export WEB_EVENTS_HOME := $(CURDIR)
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --target $(TARGET)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run build unit-test test lint clean
+.PHONY: help setup run build unit-test test lint clean docs docs-serve freshness
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +40,16 @@ test: setup ## Everything: dbt unit tests, then the pytest suite (end to end on 
 lint: setup ## ruff on the Python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+docs: setup ## Generate the docs site: target/index.html (to serve) and target/static_index.html (one file)
+	$(DBT) docs generate $(DBT_FLAGS) --static
+
+docs-serve: setup ## Serve the docs on http://127.0.0.1:8080 (DOCS_PORT=<port>); generates them first if missing
+	@test -f target/index.html -a -f target/catalog.json || $(MAKE) docs
+	$(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+freshness: setup ## Check how old the newest events file is (EVENTS=...; thresholds: the freshness_*_after_hours vars)
+	$(DBT) source freshness $(DBT_FLAGS) --vars '{"events_path": "$(EVENTS)"}'
 
 clean: ## Remove build outputs (tables, metastore, exports, logs)
 	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache
