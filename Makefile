@@ -15,7 +15,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --target $(TARGET)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run build unit-test test lint clean docs docs-serve freshness
+.PHONY: help setup run build unit-test test lint clean docs docs-serve freshness lint-sql lint-dbt
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,9 +37,16 @@ unit-test: setup ## dbt unit tests of every SPEC rule (no data needed)
 test: setup ## Everything: dbt unit tests, then the pytest suite (end to end on real Spark)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff on the Python
+lint: setup lint-sql lint-dbt ## ruff on the Python, sqlfluff on the SQL, dbt-score on the dbt metadata
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lint-sql: setup ## sqlfluff (.sqlfluff: dbt templater, sparksql, house style); `sqlfluff fix` repairs layout
+	$(BIN)/sqlfluff lint
+
+lint-dbt: setup ## dbt-score on the manifest (thresholds in pyproject.toml)
+	$(DBT) parse $(DBT_FLAGS) --quiet
+	$(BIN)/dbt-score lint --manifest target/manifest.json
 
 docs: setup ## Generate the docs site: target/index.html (to serve) and target/static_index.html (one file)
 	$(DBT) docs generate $(DBT_FLAGS) --static
