@@ -8,13 +8,14 @@ EVENTS ?= data/source_event_data.json
 EXPORT_DIR ?= exports
 TARGET ?= local
 PYTEST_ARGS ?=
+DOCS_PORT ?= 8080
 
 export WEB_EVENTS_HOME := $(CURDIR)
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --target $(TARGET)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run unit-test test lint clean bench
+.PHONY: help setup run unit-test test lint clean bench docs docs-serve freshness lint-sql lint-dbt
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,9 +37,26 @@ unit-test: setup ## dbt unit tests of every SPEC rule (no data needed)
 test: setup ## Everything: dbt unit tests, then the pytest suite (end to end on real Spark)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff on the Python
+lint: setup lint-sql lint-dbt ## ruff on the Python, sqlfluff on the SQL, dbt-score on the dbt metadata
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lint-sql: setup ## sqlfluff (.sqlfluff: dbt templater, sparksql, house style); `sqlfluff fix` repairs layout
+	$(BIN)/sqlfluff lint
+
+lint-dbt: setup ## dbt-score on the manifest (thresholds in pyproject.toml)
+	$(DBT) parse $(DBT_FLAGS) --quiet
+	$(BIN)/dbt-score lint --manifest target/manifest.json
+
+docs: setup ## Generate the docs site: target/index.html (to serve) and target/static_index.html (one file)
+	$(DBT) docs generate $(DBT_FLAGS) --static
+
+docs-serve: setup ## Serve the docs on http://127.0.0.1:8080 (DOCS_PORT=<port>); generates them first if missing
+	@test -f target/index.html -a -f target/catalog.json || $(MAKE) docs
+	$(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+freshness: setup ## Check how old the newest events file is (EVENTS=...; thresholds: the freshness_*_after_hours vars)
+	$(DBT) source freshness $(DBT_FLAGS) --vars '{"events_path": "$(EVENTS)"}'
 
 clean: ## Remove build outputs (tables, metastore, exports, logs)
 	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache

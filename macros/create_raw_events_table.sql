@@ -7,7 +7,8 @@
     - `raw_event_lines` (the dbt source): a view over it that adds where each
       line comes from, which Spark only exposes as the hidden `_metadata`
       column of a file table. Staging reads plain columns, so its rules can be
-      unit tested with fixture rows.
+      unit tested with fixture rows. `file_modification_time` is what
+      `dbt source freshness` measures.
 
     Re-creating them each run means a changed `events_path`, or new files in
     the folder, are always seen, also by a long-lived Thrift server.
@@ -48,6 +49,8 @@
             value as line,
             _metadata.file_path as file_path,
             _metadata.file_block_start as file_block_start,
+            -- when the file last changed: the source's freshness (_sources.yml)
+            _metadata.file_modification_time as file_modification_time,
             -- increases line by line within one file block (see stg_web_events)
             monotonically_increasing_id() as row_id
         from {{ files }}
