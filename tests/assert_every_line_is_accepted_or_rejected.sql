@@ -11,13 +11,12 @@
 {%- set stg = ref('stg_web_events') -%}
 {%- set latest_files = [] -%}
 {%- if execute -%}
-    {%- set query -%}
-        select distinct source_file_uri from {{ stg }}
+{%- set query -%}
+select distinct source_file_uri from {{ stg }}
         where loaded_at = (select max(loaded_at) from {{ stg }})
-    {%- endset -%}
-    {%- set latest_files = run_query(query).columns[0].values() | list -%}
+{%- endset -%}
+{%- set latest_files = run_query(query).columns[0].values() | list -%}
 {%- endif %}
-
 
 
 with

@@ -37,14 +37,18 @@ new_lines as (
         coalesce(to_date(time_stamp), to_date(loaded_at)) as partition_date
     from {{ ref('int_events_validated') }}
     {%- if is_incremental() %}
-    where loaded_at > (
-        select coalesce(max(loaded_at), timestamp'1900-01-01 00:00:00') from {{ this }}
-    )
+    where
+        loaded_at > (
+            select coalesce(max(earlier.loaded_at), timestamp '1900-01-01 00:00:00')
+            from {{ this }} as earlier
+        )
     {%- endif %}
 ),
 
 candidates as (
-    select *, true as is_new
+    select
+        *,
+        true as is_new
     from new_lines
     {%- if is_incremental() %}
 
@@ -59,7 +63,11 @@ candidates as (
     from {{ this }}
     where
         rejection_reason is null
-        and event_id in (select event_id from new_lines where rejection_reason is null)
+        and event_id in (
+            select new_lines.event_id
+            from new_lines
+            where new_lines.rejection_reason is null
+        )
     {%- endif %}
 ),
 
@@ -102,18 +110,18 @@ unchanged_in_touched_days as (
     -- insert_overwrite rewrites whole days: carry over the rows that stay
     select
         {{ columns | join(',\n        ') }},
-        rejection_reason,
-        partition_date,
-        decided_at
-    from {{ this }} as existing
+        earlier.rejection_reason,
+        earlier.partition_date,
+        earlier.decided_at
+    from {{ this }} as earlier
     where
-        partition_date in (select partition_date from decided)
+        earlier.partition_date in (select decided.partition_date from decided)
         and not exists (
             select 1
             from decided
             where
-                decided.source_file = existing.source_file
-                and decided.line_number = existing.line_number
+                decided.source_file = earlier.source_file
+                and decided.line_number = earlier.line_number
         )
 ),
 

@@ -111,21 +111,21 @@ field_schemas as (
         line_number,
         raw_record,
         record,
-        schema_of_variant(variant_get(record, '$.user')) as user_schema,
         {%- for name, path in text_fields.items() %}
         try_variant_get(record, '{{ path }}', 'string') as {{ name }},
-        schema_of_variant(variant_get(record, '{{ path }}')) as {{ name }}_schema{{ "," if not loop.last }}
+        schema_of_variant(variant_get(record, '{{ path }}')) as {{ name }}_schema,
         {%- endfor %}
+        schema_of_variant(variant_get(record, '$.user')) as user_schema
     from objects
 ),
 
 fields as (
     select
         *,
-        {{ json_kind('user_schema') }} as user_kind,
         {%- for name in text_fields %}
-        {{ json_kind(name ~ '_schema') }} as {{ name }}_kind{{ "," if not loop.last }}
+        {{ json_kind(name ~ '_schema') }} as {{ name }}_kind,
         {%- endfor %}
+        {{ json_kind('user_schema') }} as user_kind
     from field_schemas
 ),
 
