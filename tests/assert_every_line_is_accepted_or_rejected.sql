@@ -10,7 +10,7 @@
 --    row counts, no scan).
 {%- set stg = ref('stg_web_events') -%}
 {%- set latest_files = [] -%}
-{%- if execute -%}
+{%- if execute and load_relation(stg) is not none -%}
 {%- set query -%}
 select distinct source_file_uri from {{ stg }}
         where loaded_at = (select max(loaded_at) from {{ stg }})
