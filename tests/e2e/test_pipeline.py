@@ -74,17 +74,24 @@ def test_a_rerun_gives_byte_identical_exports(sample_run: Path, tmp_path: Path) 
     assert read_exports(rerun_dir) == first
 
 
-def test_every_bad_input_has_its_outcome_and_nothing_is_lost(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def bad_inputs_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     """bad_inputs.jsonl plus an empty file and a copy of the sample, read as one folder."""
-    events = tmp_path / "events"
+    root = tmp_path_factory.mktemp("bad_inputs")
+    events = root / "events"
     events.mkdir()
     shutil.copy(FIXTURES / "bad_inputs.jsonl", events / "a_bad_inputs.json")
     shutil.copy(FIXTURES / "empty.jsonl", events / "b_empty.json")
     shutil.copy(SAMPLE, events / "c_sample.json")
-    export_dir = tmp_path / "exports"
-
+    export_dir = root / "exports"
     run = run_pipeline(events, export_dir).check()
+    return events, export_dir, run.output
 
+
+def test_every_bad_input_has_its_outcome_and_nothing_is_lost(
+    bad_inputs_run: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    events, export_dir, output = bad_inputs_run
     assert_same_exports(read_exports(export_dir), oracle_exports([events], tmp_path / "oracle"))
     rejected = csv_rows(export_dir / "rejected_events.csv")
     assert Counter(row["reason"] for row in rejected) == BAD_INPUT_REASONS
@@ -99,27 +106,16 @@ def test_every_bad_input_has_its_outcome_and_nothing_is_lost(tmp_path: Path) -> 
     raw_lines = (events / "a_bad_inputs.json").read_text(encoding="utf-8").split("\n")
     for row in rejected:
         assert row["raw_record"] == raw_lines[int(row["line_number"]) - 1]
-    assert "malformed_json:" in run.output and "files written:" in run.output
+    assert "malformed_json:" in output and "files written:" in output
 
 
-def test_unknown_activities_are_kept_and_reported_by_a_warning(tmp_path: Path) -> None:
-    run = run_pipeline(FIXTURES / "bad_inputs.jsonl", tmp_path).check()
-    activities = {row["activity"] for row in csv_rows(tmp_path / "user_activity.csv")}
+def test_unknown_activities_are_kept_and_reported_by_a_warning(
+    bad_inputs_run: tuple[Path, Path, str],
+) -> None:
+    _, export_dir, output = bad_inputs_run
+    activities = {row["activity"] for row in csv_rows(export_dir / "user_activity.csv")}
     assert {"réserver_devis", 'say "hi", then click'} <= activities
-    assert "WARN" in run.output and "relationships_user_activity_activity" in run.output
-
-
-def test_an_empty_file_gives_empty_tables(tmp_path: Path) -> None:
-    run_pipeline(FIXTURES / "empty.jsonl", tmp_path).check()
-    assert (tmp_path / "user_activity.csv").read_text() == (
-        "user_id,time_stamp,url_level1,url_level2,url_level3,activity\n"
-    )
-    assert (tmp_path / "hrly_granular_activity.csv").read_text() == (
-        "time_bucket,url_level1,url_level2,activity,activity_count,user_count\n"
-    )
-    assert (tmp_path / "rejected_events.csv").read_text() == (
-        "source_file,line_number,reason,event_id,raw_record\n"
-    )
+    assert "WARN" in output and "relationships_user_activity_activity" in output
 
 
 def test_a_missing_path_fails_with_a_message_naming_it(tmp_path: Path) -> None:
