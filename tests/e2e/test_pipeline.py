@@ -144,7 +144,9 @@ def defined_unit_tests() -> list[str]:
     return names
 
 
-def test_dbt_unit_tests_cover_every_rule_and_pass() -> None:
+def test_dbt_unit_tests_cover_every_rule_and_pass(sample_run: Path) -> None:
+    # dbt reads the column types of a unit test's inputs from the built tables
+    assert sample_run.exists()
     names = defined_unit_tests()
     assert len(names) >= 9
     run = run_dbt("test", "--select", "test_type:unit").check()
