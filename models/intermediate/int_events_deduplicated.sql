@@ -42,6 +42,12 @@ new_lines as (
             select coalesce(max(earlier.loaded_at), timestamp '1900-01-01 00:00:00')
             from {{ this }} as earlier
         )
+        -- files are decided whole and once, also if staging was rebuilt
+        -- (e.g. after a crash) while this table was not
+        and source_file not in (
+            select distinct decided_files.source_file
+            from {{ this }} as decided_files
+        )
     {%- endif %}
 ),
 

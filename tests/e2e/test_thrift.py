@@ -8,7 +8,6 @@ fault test crashes and restarts it, so it runs last.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -119,11 +118,13 @@ def run_and_crash_server_mid_write(
     """Run the pipeline and SIGKILL the server while it writes `table`: as soon as
     the write's uncommitted folder appears in the warehouse. Returns the run's exit
     code and output, and whether the write's leftovers outlived the server."""
-    schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
-    uncommitted = server.warehouse_dir / f"{schema}.db" / table / "_temporary"
     env = project_env(**server.client_env(), THRIFT_CONNECT_RETRIES="1", THRIFT_CONNECT_TIMEOUT="1")
+    schema = env["WEB_EVENTS_SCHEMA"]
+    uncommitted = server.warehouse_dir / f"{schema}.db" / table / "_temporary"
+    # a full rebuild, so that staging writes every line (an incremental run with
+    # no new file writes nothing to crash in)
     process = subprocess.Popen(
-        pipeline_command(events, export_dir, "thrift"),
+        pipeline_command(events, export_dir, "thrift", "--full-refresh"),
         cwd=env["WEB_EVENTS_HOME"],
         env=env,
         stdout=subprocess.PIPE,
