@@ -10,8 +10,6 @@
 -#}
 {%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite',
     partition_by=['partition_date'],
     post_hook=export_csv(
         columns=['source_file', 'line_number', 'reason', 'event_id', 'raw_record'],

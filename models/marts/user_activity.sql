@@ -10,8 +10,6 @@
 -#}
 {%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='insert_overwrite',
     partition_by=['event_date'],
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
     post_hook=export_csv(
