@@ -23,7 +23,7 @@
         {{ return('') }}
     {%- endif -%}
     {%- set lines = source('web_events', 'raw_event_lines') -%}
-    {%- set files = lines.incorporate(path={'identifier': 'raw_event_files'}) -%}
+    {%- set files = raw_event_files_relation() -%}
     {%- set events_path = resolve_path(var('events_path')) -%}
     {%- do log('web_events: reading events from ' ~ events_path, info=true) -%}
     {%- call statement('check_events_path') -%}
@@ -45,15 +45,35 @@
     {%- endcall -%}
     {%- call statement('create_raw_event_lines') -%}
         create view {{ lines }} as
-        select
-            value as line,
-            _metadata.file_path as file_path,
-            _metadata.file_block_start as file_block_start,
-            -- when the file last changed: the source's freshness (_sources.yml)
-            _metadata.file_modification_time as file_modification_time,
-            -- increases line by line within one file block (see stg_web_events)
-            monotonically_increasing_id() as row_id
-        from {{ files }}
+        {{ raw_event_lines_sql(files) }}
     {%- endcall -%}
     {{ return('') }}
+{% endmacro %}
+
+{#-
+    The select behind the `raw_event_lines` view, with an optional `where`
+    on the files table's own columns (`_metadata.file_path`). Staging and the
+    line-count test call it directly with their file filter: a filter on the
+    view would sit above monotonically_increasing_id() (nondeterministic),
+    which stops Spark from pushing it into the file listing, so every file
+    would be read to keep a few. Here WHERE applies before the id is taken.
+-#}
+{% macro raw_event_lines_sql(files_relation, where=none) %}
+    select
+        value as line,
+        _metadata.file_path as file_path,
+        _metadata.file_block_start as file_block_start,
+        -- when the file last changed: the source's freshness (_sources.yml)
+        _metadata.file_modification_time as file_modification_time,
+        -- increases line by line within one file block (see stg_web_events)
+        monotonically_increasing_id() as row_id
+    from {{ files_relation }}
+    {%- if where is not none %}
+    where {{ where }}
+    {%- endif %}
+{% endmacro %}
+
+{#- The external text table under `raw_event_lines` (same schema). -#}
+{% macro raw_event_files_relation() %}
+    {{ return(source('web_events', 'raw_event_lines').incorporate(path={'identifier': 'raw_event_files'})) }}
 {% endmacro %}

@@ -22,13 +22,14 @@ select distinct source_file_uri from {{ stg }}
 with
 
 raw_lines as (
+    -- read through raw_event_lines_sql so that only these files are read
     select
         file_path as source_file_uri,
         count(*) as line_count
-    from {{ source('web_events', 'raw_event_lines') }}
-    where
-        {{ in_list('file_path', latest_files) }}
-        and not line rlike '^\\s*$'
+    from (
+        {{ raw_event_lines_sql(raw_event_files_relation(), where=in_list('_metadata.file_path', latest_files)) }}
+    ) as raw_event_lines
+    where {{ trim_to_null('line') }} is not null
     group by file_path
 ),
 

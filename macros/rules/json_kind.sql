@@ -15,3 +15,13 @@
         else 'number'
     end
 {%- endmacro %}
+
+{#-
+    True when a field's text (try_variant_get(..., 'string')) may come from a
+    boolean, an object or an array rather than a string or a number: Spark
+    reads those as `true`/`false` and as their JSON text. Only then does
+    stg_web_events pay for schema_of_variant to tell them apart.
+-#}
+{% macro text_of_non_text_shape(text_expr) -%}
+    ({{ text_expr }} in ('true', 'false') or left({{ text_expr }}, 1) in ('{', '['))
+{%- endmacro %}

@@ -12,6 +12,10 @@
     `duplicate_event`). `decided_at` records when each row's reason was last
     decided; the marts use it to recompute only the partitions that changed.
 
+    The line's text is not carried: it is the widest column and only the
+    rejected lines need it (rejected_events takes it from stg_web_events), so
+    the ranking shuffle and the day rewrites move narrow rows.
+
     Partitioned by day (`partition_date`: the event's UTC date, or the load
     date for lines without a valid time) and written with insert_overwrite:
     only the days holding a changed row are rewritten (PITFALLS 2: never
@@ -24,7 +28,7 @@
 ) }}
 
 {%- set columns = [
-    'source_file', 'line_number', 'loaded_at', 'raw_record', 'event_id', 'user_id',
+    'source_file', 'line_number', 'loaded_at', 'event_id', 'user_id',
     'time_stamp', 'url_level1', 'url_level2', 'url_level3', 'activity',
 ] -%}
 

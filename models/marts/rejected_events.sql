@@ -19,24 +19,37 @@
 
 with
 
-events as (
+rejected as (
     select * from {{ ref('int_events_deduplicated') }}
     where
         rejection_reason is not null
         and {{ in_partitions('partition_date', touched) }}
 ),
 
-final as (
+lines as (
+    -- the text of each line lives in staging only (the widest column)
     select
         source_file,
         line_number,
-        rejection_reason as reason,
-        event_id,
-        raw_record,
-        loaded_at,
-        decided_at,
-        partition_date
-    from events
+        raw_record
+    from {{ ref('stg_web_events') }}
+),
+
+final as (
+    select /*+ broadcast(rejected) */
+        rejected.source_file,
+        rejected.line_number,
+        rejected.rejection_reason as reason,
+        rejected.event_id,
+        lines.raw_record,
+        rejected.loaded_at,
+        rejected.decided_at,
+        rejected.partition_date
+    from rejected
+    inner join lines
+        on
+            rejected.source_file = lines.source_file
+            and rejected.line_number = lines.line_number
 )
 
 select * from final

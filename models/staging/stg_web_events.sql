@@ -15,14 +15,15 @@
 -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
+{#- name: (path in the parsed line, field of the record struct) -#}
 {%- set text_fields = {
-    'event_id': '$.event_id',
-    'user_session_id': '$.user.session_id',
-    'user_id': '$.user.id',
-    'user_ip': '$.user.ip',
-    'action': '$.action',
-    'url': '$.url',
-    'event_timestamp': '$.timestamp',
+    'event_id': ('$[0].event_id', 'event_id'),
+    'user_session_id': ('$[0].user.session_id', 'user.session_id'),
+    'user_id': ('$[0].user.id', 'user.id'),
+    'user_ip': ('$[0].user.ip', 'user.ip'),
+    'action': ('$[0].action', 'action'),
+    'url': ('$[0].url', 'url'),
+    'event_timestamp': ('$[0].timestamp', 'timestamp'),
 } -%}
 
 with
@@ -33,10 +34,14 @@ source as (
         file_path as source_file_uri,
         file_block_start as source_block_start,
         row_id as source_row_id
-    from {{ source('web_events', 'raw_event_lines') }}
     {%- if is_incremental() %}
-    -- Spark prunes the file listing by these names: old files are not read.
-    where {{ not_yet_staged('file_path') }}
+    -- only the files not staged yet, filtered where Spark prunes the listing
+    -- by name (old files are not read)
+    from (
+        {{ raw_event_lines_sql(raw_event_files_relation(), where=not_yet_staged('_metadata.file_path')) }}
+    ) as raw_event_lines
+    {%- else %}
+    from {{ source('web_events', 'raw_event_lines') }}
     {%- endif %}
 ),
 
@@ -81,7 +86,7 @@ numbered as (
             source.source_file_uri <=> file_block_offsets.source_file_uri
             and source.source_block_start <=> file_block_offsets.source_block_start
     -- blank lines are not events (SPEC)
-    where not source.raw_record rlike '^\\s*$'
+    where {{ trim_to_null('source.raw_record') }} is not null
 ),
 
 parsed as (
@@ -100,42 +105,70 @@ objects as (
         source_file,
         line_number,
         raw_record,
-        {{ json_object_or_null('parsed_line') }} as record
+        parsed_line,
+        {{ is_json_object_line('raw_record', 'parsed_line') }} as is_object,
+        {{ json_record('raw_record') }} as record
     from parsed
 ),
 
-field_schemas as (
+field_texts as (
     select
         source_file_uri,
         source_file,
         line_number,
         raw_record,
-        record,
-        {%- for name, path in text_fields.items() %}
-        try_variant_get(record, '{{ path }}', 'string') as {{ name }},
-        schema_of_variant(variant_get(record, '{{ path }}')) as {{ name }}_schema,
+        parsed_line,
+        is_object,
+        {%- for name, (path, field) in text_fields.items() %}
+        record.{{ field }} as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
-        schema_of_variant(variant_get(record, '$.user')) as user_schema
     from objects
+),
+
+field_schemas as (
+    -- A field's JSON shape (schema_of_variant) costs about as much as the
+    -- parse, so it is taken only where it matters: always for user.id (a
+    -- number and a string of digits are read differently), and for the
+    -- other fields only when their text is what a boolean, an object or an
+    -- array reads as (`true`, `{...`, `[...`). `user` is an object whenever
+    -- one of its fields is present; otherwise its shape is checked.
+    select
+        *,
+        {%- for name, (path, field) in text_fields.items() %}
+        case
+            when {{ 'true' if name == 'user_id' else text_of_non_text_shape(name) }}
+                then schema_of_variant(variant_get(parsed_line, '{{ path }}'))
+        end as {{ name }}_schema,
+        {%- endfor %}
+        coalesce(user_id, user_ip, user_session_id) is null as user_has_no_fields,
+        case
+            when coalesce(user_id, user_ip, user_session_id) is null
+                then schema_of_variant(variant_get(parsed_line, '$[0].user'))
+        end as user_schema
+    from field_texts
 ),
 
 fields as (
     select
         *,
         {%- for name in text_fields %}
-        {{ json_kind(name ~ '_schema') }} as {{ name }}_kind,
+        case
+            when {{ name }}_schema is not null then {{ json_kind(name ~ '_schema') }}
+            when {{ name }} is null then 'null'
+            else 'string or number'
+        end as {{ name }}_kind,
         {%- endfor %}
-        {{ json_kind('user_schema') }} as user_kind
+        case when user_has_no_fields then {{ json_kind('user_schema') }} else 'object' end as user_kind
     from field_schemas
 ),
 
 shaped as (
     select
         *,
-        record is null
+        not is_object
         or user_kind not in ('object', 'null')
         {%- for name in text_fields %}
-        or {{ name }}_kind not in ('string', 'number', 'null')
+        or {{ name }}_kind in ('boolean', 'object', 'array')
         {%- endfor %} as is_corrupt
     from fields
 ),
