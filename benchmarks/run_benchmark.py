@@ -78,7 +78,13 @@ def tree_rss_kb(root: int) -> int:
 
 def timed(name: str, command: list[str], events: int, log: Path) -> Step:
     """Run a command to completion, timing it and sampling its peak memory."""
-    env = {**os.environ, "WEB_EVENTS_HOME": str(PROJECT_DIR)}
+    # Its own schema, so a benchmark never replaces the tables (or the
+    # incremental state) of the user's own `make run`.
+    env = {
+        **os.environ,
+        "WEB_EVENTS_HOME": str(PROJECT_DIR),
+        "WEB_EVENTS_SCHEMA": os.environ.get("WEB_EVENTS_BENCH_SCHEMA", "web_events_bench"),
+    }
     with log.open("w", encoding="utf-8") as out:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=out)
@@ -154,12 +160,34 @@ def second_file(first: Path, out: Path, events: int, seed: int) -> int:
     return events
 
 
+def commit() -> str:
+    """The project's git commit (with `+changes` when the tree differs), for the record."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def render(steps: list[Step], args: argparse.Namespace) -> str:
     a, b, c = steps
     header = (
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.events:,} events "
         f"({args.bad_share:.0%} bad), then +{c.events:,}\n\n"
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"Commit {commit()}. Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}; command: `python benchmarks/run_benchmark.py "
         f"--events {args.events}`\n\n"
     )
