@@ -17,13 +17,13 @@
 
 {#- name: (path in the parsed line, field of the record struct) -#}
 {%- set text_fields = {
-    'event_id': ('$[0].event_id', 'event_id'),
-    'user_session_id': ('$[0].user.session_id', 'user.session_id'),
-    'user_id': ('$[0].user.id', 'user.id'),
-    'user_ip': ('$[0].user.ip', 'user.ip'),
-    'action': ('$[0].action', 'action'),
-    'url': ('$[0].url', 'url'),
-    'event_timestamp': ('$[0].timestamp', 'timestamp'),
+    'event_id': ('$[0].event_id', "['event_id']"),
+    'user_session_id': ('$[0].user.session_id', "['user']['session_id']"),
+    'user_id': ('$[0].user.id', "['user']['id']"),
+    'user_ip': ('$[0].user.ip', "['user']['ip']"),
+    'action': ('$[0].action', "['action']"),
+    'url': ('$[0].url', "['url']"),
+    'event_timestamp': ('$[0].timestamp', "['timestamp']"),
 } -%}
 
 with
@@ -118,10 +118,10 @@ field_texts as (
         line_number,
         raw_record,
         parsed_line,
-        is_object,
         {%- for name, (path, field) in text_fields.items() %}
-        record.{{ field }} as {{ name }}{{ ',' if not loop.last }}
+        record{{ field }} as {{ name }},
         {%- endfor %}
+        is_object
     from objects
 ),
 
@@ -158,7 +158,10 @@ fields as (
             else 'string or number'
         end as {{ name }}_kind,
         {%- endfor %}
-        case when user_has_no_fields then {{ json_kind('user_schema') }} else 'object' end as user_kind
+        case
+            when user_has_no_fields then {{ json_kind('user_schema') }}
+            else 'object'
+        end as user_kind
     from field_schemas
 ),
 
