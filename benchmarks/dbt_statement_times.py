@@ -1,0 +1,99 @@
+"""Where a dbt run spent its time: the slowest SQL statements of one invocation in dbt.log.
+
+dbt's debug log records every statement it sends ("On <node>: <sql>") and how long Spark took
+("SQL status: OK in <n> seconds"), per thread. This pairs them up and prints the slowest, with
+the node and the statement's first words, so a benchmark run can be read statement by statement.
+With the session method a data test's SELECT is lazy (the count runs when dbt fetches), so
+tests show up small here; their wall time is in dbt's own "PASS ... in <n>s" lines.
+
+Usage: python benchmarks/dbt_statement_times.py [--log logs/dbt.log] [--top 25] [--invocation -1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+STATEMENT = re.compile(r"\[(?P<thread>[^\]]+)\]: On (?P<node>[^:]+): (?P<rest>.*)")
+STATUS = re.compile(r"\[(?P<thread>[^\]]+)\]: SQL status: \S+ in (?P<seconds>[\d.]+) seconds")
+LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \[")
+NOT_SQL = ("ROLLBACK", "Close")
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    node: str
+    sql: str
+
+
+def invocations(lines: list[str]) -> list[list[str]]:
+    """The log split at each "Running with dbt=" line (one part per dbt invocation)."""
+    starts = [i for i, line in enumerate(lines) if "Running with dbt=" in line]
+    return [lines[a:b] for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def statement_preview(lines: list[str], first: int) -> str:
+    """The first words of the SQL that follows an "On <node>:" line (comments skipped)."""
+    words = []
+    for line in lines[first : first + 8]:
+        text = ANSI.sub("", line).strip()
+        if LOG_LINE.match(text):
+            break
+        if not text or text.startswith("/*"):
+            continue
+        words.append(text)
+    return " ".join(words)[:100]
+
+
+def timings(lines: list[str]) -> list[Timing]:
+    """Each statement with the seconds its thread's next "SQL status" line reports."""
+    pending: dict[str, tuple[str, str]] = {}
+    found = []
+    for index, raw in enumerate(lines):
+        line = ANSI.sub("", raw)
+        statement = STATEMENT.search(line)
+        if statement and not statement["rest"].strip().startswith(NOT_SQL):
+            node = (
+                statement["node"].split(".")[-1] if "." in statement["node"] else statement["node"]
+            )
+            pending[statement["thread"]] = (node, statement_preview(lines, index + 1))
+            continue
+        status = STATUS.search(line)
+        if status and status["thread"] in pending:
+            node, sql = pending.pop(status["thread"])
+            found.append(Timing(float(status["seconds"]), node, sql))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--log", type=Path, default=Path("logs/dbt.log"))
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--invocation", type=int, default=-1, help="which dbt invocation (-1: the last)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        lines = args.log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as error:
+        print(f"error: cannot read {args.log}: {error.strerror}", file=sys.stderr)
+        return 1
+    runs = invocations(lines)
+    if not runs:
+        print(f"error: no dbt invocation in {args.log}", file=sys.stderr)
+        return 1
+    found = timings(runs[args.invocation])
+    total = sum(t.seconds for t in found)
+    print(f"{len(found)} statements, {total:.1f} s in Spark; the slowest:")
+    for timing in sorted(found, key=lambda t: t.seconds, reverse=True)[: args.top]:
+        print(f"{timing.seconds:8.2f}  {timing.node[:40]:40}  {timing.sql}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

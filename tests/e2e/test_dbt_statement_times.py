@@ -1,0 +1,70 @@
+"""Tests of benchmarks/dbt_statement_times.py on a small dbt debug log written here."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = importlib.util.spec_from_file_location(
+    "dbt_statement_times", ROOT / "benchmarks" / "dbt_statement_times.py"
+)
+assert SPEC and SPEC.loader
+times = importlib.util.module_from_spec(SPEC)
+sys.modules["dbt_statement_times"] = times
+SPEC.loader.exec_module(times)
+
+LOG = """\
+\x1b[0m01:00:00.000000 [info ] [MainThread]: Running with dbt=1.11.16
+\x1b[0m01:00:01.000000 [debug] [Thread-1 (]: On model.web_events.old: /* {"app": "dbt"} */
+    create table web_events.old using parquet
+\x1b[0m01:00:02.000000 [debug] [Thread-1 (]: SQL status: OK in 9.000 seconds
+\x1b[0m02:00:00.000000 [info ] [MainThread]: Running with dbt=1.11.16
+\x1b[0m02:00:01.000000 [debug] [ThreadPool]: On list_schemas: /* {"app": "dbt"} */
+
+    show databases
+
+\x1b[0m02:00:01.100000 [debug] [ThreadPool]: Opening a new connection, currently in state init
+\x1b[0m02:00:02.000000 [debug] [Thread-1 (]: On model.web_events.stg: /* {"app": "dbt"} */
+    insert into table web_events.stg
+    select a from b
+\x1b[0m02:00:03.000000 [debug] [Thread-2 (]: On model.web_events.hrly: /* {"app": "dbt"} */
+    insert overwrite table web_events.hrly
+\x1b[0m02:00:04.000000 [debug] [Thread-2 (]: SQL status: OK in 1.500 seconds
+\x1b[0m02:00:05.000000 [debug] [Thread-1 (]: SQL status: OK in 12.250 seconds
+\x1b[0m02:00:05.100000 [debug] [Thread-1 (]: On model.web_events.stg: ROLLBACK
+\x1b[0m02:00:06.000000 [debug] [ThreadPool]: SQL status: OK in 0.500 seconds
+"""
+
+
+def test_pairs_each_statement_with_its_own_threads_status() -> None:
+    last = times.invocations(LOG.splitlines())[-1]
+    found = {(t.node, t.sql): t.seconds for t in times.timings(last)}
+    assert found == {
+        ("list_schemas", "show databases"): 0.5,
+        ("stg", "insert into table web_events.stg select a from b"): 12.25,
+        ("hrly", "insert overwrite table web_events.hrly"): 1.5,
+    }
+
+
+def test_prints_the_slowest_first_for_the_chosen_invocation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "dbt.log"
+    log.write_text(LOG, encoding="utf-8")
+    assert times.main(["--log", str(log), "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "3 statements, 14.2 s in Spark; the slowest:"
+    assert [line.split()[:2] for line in lines[1:]] == [["12.25", "stg"], ["1.50", "hrly"]]
+    assert times.main(["--log", str(log), "--invocation", "0"]) == 0
+    assert "9.00  old" in capsys.readouterr().out
+
+
+def test_a_missing_log_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert times.main(["--log", str(tmp_path / "none.log")]) == 1
+    assert capsys.readouterr().err.startswith("error: cannot read")
