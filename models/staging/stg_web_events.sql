@@ -26,6 +26,22 @@
     'event_timestamp': ('$[0].timestamp', "['timestamp']"),
 } -%}
 
+{#-
+    The lines to stage, read twice below (to count the lines of each file
+    block, and to number and parse them). Two reads, not one shared CTE:
+    Spark shares a CTE holding a nondeterministic expression
+    (monotonically_increasing_id) by shuffling all of its rows, the whole
+    text, which costs more than reading the files again. Both reads split the
+    same files into the same partitions, so each line gets the same row_id.
+-#}
+{%- if is_incremental() %}
+{#- only the files not staged yet, filtered where Spark prunes the listing by
+    name (old files are not read) #}
+{%- set lines_relation = '(\n' ~ raw_event_lines_sql(raw_event_files_relation(), where=not_yet_staged('_metadata.file_path')) ~ '\n    )' %}
+{%- else %}
+{%- set lines_relation = source('web_events', 'raw_event_lines') %}
+{%- endif %}
+
 with
 
 source as (
@@ -34,26 +50,18 @@ source as (
         file_path as source_file_uri,
         file_block_start as source_block_start,
         row_id as source_row_id
-    {%- if is_incremental() %}
-    -- only the files not staged yet, filtered where Spark prunes the listing
-    -- by name (old files are not read)
-    from (
-        {{ raw_event_lines_sql(raw_event_files_relation(), where=not_yet_staged('_metadata.file_path')) }}
-    ) as raw_event_lines
-    {%- else %}
-    from {{ source('web_events', 'raw_event_lines') }}
-    {%- endif %}
+    from {{ lines_relation }}
 ),
 
 file_blocks as (
     -- large files are read in blocks; count the lines of each block
     select
-        source_file_uri,
-        source_block_start,
-        min(source_row_id) as first_row_id,
+        file_path as source_file_uri,
+        file_block_start as source_block_start,
+        min(row_id) as first_row_id,
         count(*) as line_count
-    from source
-    group by source_file_uri, source_block_start
+    from {{ lines_relation }}
+    group by file_path, file_block_start
 ),
 
 file_block_offsets as (
