@@ -18,8 +18,11 @@
 
     Partitioned by day (`partition_date`: the event's UTC date, or the load
     date for lines without a valid time) and written with insert_overwrite:
-    only the days holding a changed row are rewritten (PITFALLS 2: never
-    without partition_by, since this model reads itself).
+    only the days a run can change are rewritten (PITFALLS 2: never without
+    partition_by, since this model reads itself). The new files and those
+    days are looked up before the run (in_query_results) and reach Spark as
+    literals, so it reads only the new lines and the touched days of the
+    table, and each of them once.
 -#}
 {{ config(
     materialized='incremental',
@@ -31,6 +34,39 @@
     'source_file', 'line_number', 'loaded_at', 'event_id', 'user_id',
     'time_stamp', 'url_level1', 'url_level2', 'url_level3', 'activity',
 ] -%}
+{%- set partition_date = 'coalesce(to_date(time_stamp), to_date(loaded_at))' -%}
+
+{%- if is_incremental() %}
+{#- files are decided whole and once, also if staging was rebuilt (e.g.
+    after a crash) while this table was not -#}
+{%- set undecided_files -%}
+    select distinct staged.source_file
+    from {{ ref('int_events_validated') }} as staged
+    where staged.source_file not in (
+        select distinct decided.source_file
+        from {{ this }} as decided
+    )
+{%- endset %}
+{%- set is_new_line = in_query_results('source_file', undecided_files) %}
+{#- the days this run can change: those of the new lines, and those of the
+    events accepted earlier under an event_id that comes again -#}
+{%- set touchable_days -%}
+    select {{ partition_date }} as partition_date
+    from {{ ref('int_events_validated') }}
+    where {{ is_new_line }}
+    union
+    select earlier.partition_date
+    from {{ this }} as earlier
+    where
+        earlier.rejection_reason is null
+        and earlier.event_id in (
+            select event_id
+            from {{ ref('int_events_validated') }}
+            where rejection_reason is null and {{ is_new_line }}
+        )
+{%- endset %}
+{%- set in_touchable_days = in_query_results('partition_date', touchable_days, literal_prefix='date') %}
+{%- endif %}
 
 with
 
@@ -38,20 +74,10 @@ new_lines as (
     select
         {{ columns | join(',\n        ') }},
         rejection_reason,
-        coalesce(to_date(time_stamp), to_date(loaded_at)) as partition_date
+        {{ partition_date }} as partition_date
     from {{ ref('int_events_validated') }}
     {%- if is_incremental() %}
-    where
-        loaded_at > (
-            select coalesce(max(earlier.loaded_at), timestamp '1900-01-01 00:00:00')
-            from {{ this }} as earlier
-        )
-        -- files are decided whole and once, also if staging was rebuilt
-        -- (e.g. after a crash) while this table was not
-        and source_file not in (
-            select distinct decided_files.source_file
-            from {{ this }} as decided_files
-        )
+    where {{ is_new_line }}
     {%- endif %}
 ),
 
@@ -73,6 +99,7 @@ candidates as (
     from {{ this }}
     where
         rejection_reason is null
+        and {{ in_touchable_days }}
         and event_id in (
             select new_lines.event_id
             from new_lines
@@ -125,7 +152,7 @@ unchanged_in_touched_days as (
         earlier.decided_at
     from {{ this }} as earlier
     where
-        earlier.partition_date in (select decided.partition_date from decided)
+        {{ in_touchable_days }}
         and not exists (
             select 1
             from decided
