@@ -4,7 +4,9 @@
    fails in a second with a clear message instead of after Spark has started;
    for a Thrift target, check that its server accepts connections.
 2. `dbt build` (models, seeds and data tests; unit tests belong to `make test`)
-   with `events_path` and `export_dir` as absolute paths.
+   with `events_path` and `export_dir` as absolute paths, and
+   `data_tests_scope: new_rows`: data tests read only the rows written since
+   all the tests of their model last passed (macros/tests/data_test_scope.sql).
 3. Publish the exports: each mart's post-hook left sorted CSV parts under
    `<export_dir>/_parts/<table>/`; they are joined in order under one header
    into a temporary file renamed to `<export_dir>/<table>.csv`, which replaces
@@ -160,7 +162,12 @@ def dbt_executable() -> str:
 
 
 def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[str]) -> None:
-    dbt_vars = {"events_path": events_path, "export_dir": str(export_dir)}
+    # data tests read only the rows no passing test run has read yet
+    dbt_vars = {
+        "events_path": events_path,
+        "export_dir": str(export_dir),
+        "data_tests_scope": "new_rows",
+    }
     command = [
         dbt_executable(),
         "build",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from scripts.generate_events import generate
 from tests.e2e import spec_oracle
 from tests.e2e.harness import (
+    PROJECT_DIR,
     assert_same_exports,
     oracle_exports,
     read_exports,
@@ -59,8 +61,69 @@ def test_files_arriving_over_several_runs_equal_a_full_rebuild(tmp_path: Path) -
     ).check()
     assert re.search(r"\|\s*2\s*\|", loads.output), loads.output
 
+    check_data_tests_read_only_untested_rows()
+
+    # the rebuild also drops the rows injected by the check above
     rebuilt = tmp_path / "rebuilt"
     run_pipeline(arrivals, rebuilt, "local", "--full-refresh").check()
 
     assert read_exports(incremental) == read_exports(rebuilt)
     assert_same_exports(read_exports(rebuilt), oracle_exports([arrivals], tmp_path / "oracle"))
+
+
+# Rows written straight into staging after the runs above: one written long
+# before the last passing tests with a NULL line_number, a new one with a
+# NULL source_file, and a new copy of a staged line (a repeated key).
+INJECT_BAD_ROWS = """
+insert into {{ ref('stg_web_events') }} (source_file, line_number, loaded_at, raw_record)
+select '/tested_long_ago.json', null, timestamp'2000-01-01 00:00:00', '{}'
+union all
+select null, 1, current_timestamp(), '{}'
+union all
+(
+    select source_file, line_number, current_timestamp(), raw_record
+    from {{ ref('stg_web_events') }}
+    order by source_file, line_number
+    limit 1
+)
+"""
+
+
+def failed_data_tests(scope: str) -> set[str]:
+    """The generic data tests of stg_web_events that fail with `data_tests_scope: scope`."""
+    run = run_dbt(
+        "test",
+        "--select",
+        "stg_web_events,test_type:generic",
+        dbt_vars={"data_tests_scope": scope},
+    )
+    results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())
+    statuses = {
+        result["unique_id"].split(".")[2]: result["status"]
+        for result in results["results"]
+        if result["unique_id"].startswith("test.")
+    }
+    assert len(statuses) == 6, run.output[-3000:]
+    assert all(status in ("pass", "fail") for status in statuses.values()), run.output[-3000:]
+    failed = {name for name, status in statuses.items() if status == "fail"}
+    assert (run.returncode != 0) == bool(failed), run.output[-3000:]
+    return failed
+
+
+def check_data_tests_read_only_untested_rows() -> None:
+    """`make run`'s data tests read only the rows written since all the tests passed.
+
+    The incremental runs above passed, so staging carries a tested-through
+    mark. A new bad row fails its test, a new row repeating an old key fails
+    the key test, and the old bad row is outside the scope. A failed run does
+    not move the mark: the same tests fail again. The whole-table scope sees
+    the old row too.
+    """
+    run_dbt("show", "--limit", "-1", "--inline", INJECT_BAD_ROWS).check()
+    new_rows_failures = {
+        "not_null_stg_web_events_source_file",
+        "unique_combination_of_columns_stg_web_events_source_file__line_number",
+    }
+    assert failed_data_tests("new_rows") == new_rows_failures
+    assert failed_data_tests("new_rows") == new_rows_failures
+    assert failed_data_tests("all") == new_rows_failures | {"not_null_stg_web_events_line_number"}
