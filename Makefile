@@ -61,8 +61,8 @@ docs-serve: setup ## Serve the docs on http://127.0.0.1:8080 (DOCS_PORT=<port>);
 freshness: setup ## Check how old the newest events file is (EVENTS=...; thresholds: the freshness_*_after_hours vars)
 	$(DBT) source freshness $(DBT_FLAGS) --vars '{"events_path": "$(EVENTS)"}'
 
-clean: ## Remove build outputs (tables, metastore, exports, logs)
-	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache
+clean: ## Remove build outputs (tables, metastore, exports, logs, run state)
+	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache .run
 
 bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000); writes benchmarks/results.md
 	$(BIN)/python benchmarks/run_benchmark.py --events $(or $(BENCH_EVENTS),2000000)
