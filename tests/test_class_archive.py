@@ -1,0 +1,67 @@
+"""The JVM class archive of scripts/pipeline.py: written once, kept only whole."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import pipeline
+
+
+@pytest.fixture
+def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "state" / "spark-driver-classes.jsa"
+    monkeypatch.setattr(pipeline, "STATE_DIR", path.parent)
+    monkeypatch.setattr(pipeline, "CLASS_ARCHIVE", path)
+    return path
+
+
+def test_without_an_archive_the_run_asks_the_jvm_to_write_one(archive: Path) -> None:
+    options, pending = pipeline.driver_java_options()
+    assert pending == archive.with_suffix(".jsa.part")
+    assert f"-XX:ArchiveClassesAtExit={pending}" in options
+    assert pipeline.class_archive_options() is None
+
+
+def test_with_an_archive_the_run_maps_it(archive: Path) -> None:
+    archive.parent.mkdir()
+    archive.write_bytes(b"archive")
+    options, pending = pipeline.driver_java_options()
+    assert pending is None
+    assert options.startswith(f"-XX:SharedArchiveFile={archive} ")
+    assert options == pipeline.class_archive_options()
+
+
+def test_a_successful_run_keeps_the_archive_and_a_failed_one_drops_it(archive: Path) -> None:
+    _, pending = pipeline.driver_java_options()
+    assert pending is not None
+    pending.write_bytes(b"partial")
+    pipeline.finish_class_archive(pending, succeeded=False)
+    assert not pending.exists() and not archive.exists()
+
+    pending.write_bytes(b"whole")
+    pipeline.finish_class_archive(pending, succeeded=True)
+    assert not pending.exists()
+    assert archive.read_bytes() == b"whole"
+
+
+def test_the_archive_is_kept_only_after_the_jvm_writing_it_has_ended(archive: Path) -> None:
+    _, pending = pipeline.driver_java_options()
+    assert pending is not None
+    # a process started with the same option stands for the JVM still writing
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)", f"-XX:ArchiveClassesAtExit={pending}"]
+    )
+    try:
+        pending.write_bytes(b"half written")
+        pipeline.finish_class_archive(pending, succeeded=True, timeout=1.0)
+        assert not archive.exists()
+        assert pending.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+    pipeline.finish_class_archive(pending, succeeded=True, timeout=5.0)
+    assert archive.read_bytes() == b"half written"
