@@ -3,8 +3,9 @@
 dbt's debug log records every statement it sends ("On <node>: <sql>") and how long Spark took
 ("SQL status: OK in <n> seconds"), per thread. This pairs them up and prints the slowest, with
 the node and the statement's first words, so a benchmark run can be read statement by statement.
-With the session method a data test's SELECT is lazy (the count runs when dbt fetches), so
-tests show up small here; their wall time is in dbt's own "PASS ... in <n>s" lines.
+With the session method a SELECT is lazy: "SQL status" only covers planning, and the query runs
+while dbt fetches its rows (a data test's count, a compile-time look-up of run_query). That time
+is reported as "fetch": from the status line to the thread's next log line.
 
 Usage: python benchmarks/dbt_statement_times.py [--log logs/dbt.log] [--top 25] [--invocation -1]
 """
@@ -21,6 +22,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STATEMENT = re.compile(r"\[(?P<thread>[^\]]+)\]: On (?P<node>[^:]+): (?P<rest>.*)")
 STATUS = re.compile(r"\[(?P<thread>[^\]]+)\]: SQL status: \S+ in (?P<seconds>[\d.]+) seconds")
 LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \[")
+CLOCK = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) \[[^\]]*\] \[(?P<thread>[^\]]+)\]")
 NOT_SQL = ("ROLLBACK", "Close")
 
 
@@ -29,6 +31,20 @@ class Timing:
     seconds: float
     node: str
     sql: str
+    fetch: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.seconds + self.fetch
+
+
+def clock(line: str) -> tuple[float, str] | None:
+    """Seconds since midnight and thread of a log line, or None for a continuation line."""
+    match = CLOCK.match(line)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()[:3]
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds), match["thread"]
 
 
 def invocations(lines: list[str]) -> list[list[str]]:
@@ -51,11 +67,18 @@ def statement_preview(lines: list[str], first: int) -> str:
 
 
 def timings(lines: list[str]) -> list[Timing]:
-    """Each statement with the seconds its thread's next "SQL status" line reports."""
+    """Each statement with the seconds its thread's next "SQL status" line reports, and the
+    seconds from that line to the thread's next line (fetching the rows of a lazy SELECT)."""
     pending: dict[str, tuple[str, str]] = {}
+    fetching: dict[str, tuple[Timing, float]] = {}
     found = []
     for index, raw in enumerate(lines):
         line = ANSI.sub("", raw)
+        stamp = clock(line)
+        if stamp and stamp[1] in fetching:
+            timing, since = fetching.pop(stamp[1])
+            fetch = (stamp[0] - since) % 86400  # a run may pass midnight
+            found.append(Timing(timing.seconds, timing.node, timing.sql, round(fetch, 6)))
         statement = STATEMENT.search(line)
         if statement and not statement["rest"].strip().startswith(NOT_SQL):
             node = (
@@ -66,7 +89,12 @@ def timings(lines: list[str]) -> list[Timing]:
         status = STATUS.search(line)
         if status and status["thread"] in pending:
             node, sql = pending.pop(status["thread"])
-            found.append(Timing(float(status["seconds"]), node, sql))
+            timing = Timing(float(status["seconds"]), node, sql)
+            if stamp:
+                fetching[status["thread"]] = (timing, stamp[0])
+            else:
+                found.append(timing)
+    found.extend(timing for timing, _ in fetching.values())  # the log ended while fetching
     return found
 
 
@@ -88,10 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no dbt invocation in {args.log}", file=sys.stderr)
         return 1
     found = timings(runs[args.invocation])
-    total = sum(t.seconds for t in found)
-    print(f"{len(found)} statements, {total:.1f} s in Spark; the slowest:")
-    for timing in sorted(found, key=lambda t: t.seconds, reverse=True)[: args.top]:
-        print(f"{timing.seconds:8.2f}  {timing.node[:40]:40}  {timing.sql}")
+    status = sum(t.seconds for t in found)
+    fetch = sum(t.fetch for t in found)
+    print(
+        f"{len(found)} statements, {status:.1f} s to 'SQL status' and {fetch:.1f} s more "
+        "fetching rows; the slowest (total, status, fetch):"
+    )
+    for timing in sorted(found, key=lambda t: t.total, reverse=True)[: args.top]:
+        print(
+            f"{timing.total:8.2f}  {timing.seconds:7.2f}  {timing.fetch:7.2f}  "
+            f"{timing.node[:40]:40}  {timing.sql}"
+        )
     return 0
 
 

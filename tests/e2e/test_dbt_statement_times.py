@@ -40,13 +40,14 @@ LOG = """\
 """
 
 
-def test_pairs_each_statement_with_its_own_threads_status() -> None:
+def test_pairs_each_statement_with_its_own_threads_status_and_next_line() -> None:
     last = times.invocations(LOG.splitlines())[-1]
-    found = {(t.node, t.sql): t.seconds for t in times.timings(last)}
+    found = {(t.node, t.sql): (t.seconds, t.fetch) for t in times.timings(last)}
     assert found == {
-        ("list_schemas", "show databases"): 0.5,
-        ("stg", "insert into table web_events.stg select a from b"): 12.25,
-        ("hrly", "insert overwrite table web_events.hrly"): 1.5,
+        ("list_schemas", "show databases"): (0.5, 0.0),
+        # fetching: from its status line to the thread's next line (the ROLLBACK)
+        ("stg", "insert into table web_events.stg select a from b"): (12.25, 0.1),
+        ("hrly", "insert overwrite table web_events.hrly"): (1.5, 0.0),
     }
 
 
@@ -57,10 +58,16 @@ def test_prints_the_slowest_first_for_the_chosen_invocation(
     log.write_text(LOG, encoding="utf-8")
     assert times.main(["--log", str(log), "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "3 statements, 14.2 s in Spark; the slowest:"
-    assert [line.split()[:2] for line in lines[1:]] == [["12.25", "stg"], ["1.50", "hrly"]]
+    assert lines[0] == (
+        "3 statements, 14.2 s to 'SQL status' and 0.1 s more fetching rows; "
+        "the slowest (total, status, fetch):"
+    )
+    assert [line.split()[:4] for line in lines[1:]] == [
+        ["12.35", "12.25", "0.10", "stg"],
+        ["1.50", "1.50", "0.00", "hrly"],
+    ]
     assert times.main(["--log", str(log), "--invocation", "0"]) == 0
-    assert "9.00  old" in capsys.readouterr().out
+    assert "9.00     9.00     0.00  old" in capsys.readouterr().out
 
 
 def test_a_missing_log_is_one_clear_error(
