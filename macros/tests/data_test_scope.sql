@@ -137,17 +137,3 @@
     {%- endfor -%}
     {{ return('') }}
 {% endmacro %}
-
-{#-
-    Join hint for a uniqueness test that checks the keys of the rows in
-    `scope` against the whole table: broadcast those keys when they are few
-    (the usual new file), so the whole table is read once and not shuffled;
-    leave the join to Spark when many rows are untested (after failed runs).
--#}
-{% macro data_test_new_keys_hint(model, scope, max_broadcast_rows=1000000) %}
-    {%- if scope is none -%}
-        {{ return('') }}
-    {%- endif -%}
-    {%- set counted = run_query('select count(*) from ' ~ model ~ ' where ' ~ scope) -%}
-    {{ return('/*+ broadcast(new_keys) */' if counted.columns[0].values()[0] <= max_broadcast_rows else '') }}
-{% endmacro %}

@@ -5,7 +5,7 @@
 -#}
 {% macro spark__test_unique(model, column_name) %}
     {%- set scope = data_test_scope_condition() %}
-    select {{ data_test_new_keys_hint(model, scope) }}
+    select
         tested.{{ column_name }} as unique_field,
         count(*) as n_records
     from (select * from {{ model }}) as tested

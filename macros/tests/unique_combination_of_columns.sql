@@ -9,7 +9,7 @@
 -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
     {%- set scope = data_test_scope_condition() %}
-    select {{ data_test_new_keys_hint(model, scope) }}
+    select
         {%- for column in combination_of_columns %}
         tested.{{ column }},
         {%- endfor %}
