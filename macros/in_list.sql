@@ -10,7 +10,7 @@
     {%- else -%}
         {{ column }} in (
         {%- for value in values -%}
-            {{ literal_prefix }}'{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'{{ ", " if not loop.last }}
+            {{ literal_prefix }}{{ sql_string(value) }}{{ ", " if not loop.last }}
         {%- endfor -%}
         )
     {%- endif -%}

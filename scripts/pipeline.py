@@ -8,9 +8,11 @@
    `data_tests_scope: new_rows`: data tests read only the rows written since
    all the tests of their model last passed (macros/tests/data_test_scope.sql).
 3. Publish the exports: each mart's post-hook left sorted CSV parts under
-   `<export_dir>/_parts/<table>/`; they are joined in order under one header
-   into a temporary file renamed to `<export_dir>/<table>.csv`, which replaces
-   the old file atomically (a reader never sees half a file).
+   `<export_dir>/_parts/<table>/` (for user_activity one sub-folder per day;
+   they are kept, and a run rewrites only the days that changed); they are
+   joined in order under one header into a temporary file renamed to
+   `<export_dir>/<table>.csv`, which replaces the old file atomically (a
+   reader never sees half a file).
 4. Print a summary: events read, accepted, rejected per reason, files written.
 
 The tables are incremental: a run stages only the files it has not seen. The
@@ -216,12 +218,24 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def exports_missing(export_dir: Path) -> bool:
+    """True when a table's parts are not all there (a first run, or the folder was removed).
+
+    The day-partitioned export keeps its parts between runs and rewrites only
+    the days that changed, so without them it must write every day again.
+    """
+    return any(not (export_dir / PARTS_DIR / t / "_SUCCESS").exists() for t in EXPORT_TABLES)
+
+
 def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[str]) -> None:
     # data tests read only the rows no passing test run has read yet
     dbt_vars = {
         "events_path": events_path,
         "export_dir": str(export_dir),
         "data_tests_scope": "new_rows",
+        # only when it matters: a change of vars makes dbt parse the whole
+        # project again (seconds), and a full refresh exports everything anyway
+        "export_all": "--full-refresh" not in extra and exports_missing(export_dir),
     }
     command = [
         dbt_executable(),
@@ -271,11 +285,18 @@ def join_parts(parts: list[Path], out: BinaryIO) -> None:
 
 
 def publish(export_dir: Path) -> list[Path]:
-    """Join each table's CSV parts into <export_dir>/<table>.csv, replaced atomically."""
+    """Join each table's CSV parts into <export_dir>/<table>.csv, replaced atomically.
+
+    A day-partitioned export (sub-folders `event_date=yyyy-MM-dd/`) has a
+    header-only part at its root, then the days in date order. The parts stay:
+    the next run rewrites only the days that changed (the other exports are
+    rewritten whole).
+    """
     written = []
     for table in EXPORT_TABLES:
         parts_dir = export_dir / PARTS_DIR / table
-        parts = sorted(parts_dir.glob("part-*.csv"))
+        days = sorted(parts_dir.glob("*=*/part-*.csv"))
+        parts = sorted(parts_dir.glob("part-*.csv")) + days
         if not parts or not (parts_dir / "_SUCCESS").exists():
             raise PipelineError(
                 f"no complete CSV export of {table} in {parts_dir}: was the model built?"
@@ -290,7 +311,6 @@ def publish(export_dir: Path) -> list[Path]:
                 Path(temp.name).unlink(missing_ok=True)
                 raise
         os.replace(temp.name, final)
-        shutil.rmtree(parts_dir)
         written.append(final)
     return written
 

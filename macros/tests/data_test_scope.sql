@@ -32,15 +32,12 @@
     {{ return(graph.nodes[attached]) }}
 {% endmacro %}
 
+{#- Where the mark of data_test_scope_condition lives (a table property). -#}
+{% macro tested_through_property() %}{{ return('web_events.tested_through') }}{% endmacro %}
+
 {#- The `web_events.tested_through` property of `relation`, or none. -#}
 {% macro tested_through(relation) %}
-    {%- set properties = run_query('show tblproperties ' ~ relation) -%}
-    {%- for row in properties.rows -%}
-        {%- if row[0] == 'web_events.tested_through' -%}
-            {{ return(row[1]) }}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(none) }}
+    {{ return(table_properties(relation).get(tested_through_property())) }}
 {% endmacro %}
 
 {#-
@@ -129,9 +126,7 @@
             {%- if clock.now is none -%}
                 {%- set clock.now = run_query('select cast(current_timestamp() as string)').columns[0].values()[0] -%}
             {%- endif -%}
-            {%- do run_query(
-                "alter table " ~ relation ~ " set tblproperties ('web_events.tested_through' = '" ~ clock.now ~ "')"
-            ) -%}
+            {%- do run_query(set_table_properties(relation, {tested_through_property(): clock.now})) -%}
             {{ log('data tests of ' ~ relation ~ ' all passed: scoped tests will read its rows written after ' ~ clock.now) }}
         {%- endif -%}
     {%- endfor -%}

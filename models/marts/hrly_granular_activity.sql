@@ -10,10 +10,13 @@
 {{ config(
     partition_by=['event_date'],
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
-    post_hook=export_csv(
-        columns=['time_bucket', 'url_level1', 'url_level2', 'activity', 'activity_count', 'user_count'],
-        order_by=['time_bucket', 'url_level1', 'url_level2', 'activity'],
-    ),
+    post_hook="{{ export_csv() }}",
+    meta={
+        'export': {
+            'columns': ['time_bucket', 'url_level1', 'url_level2', 'activity', 'activity_count', 'user_count'],
+            'order_by': ['time_bucket', 'url_level1', 'url_level2', 'activity'],
+        },
+    },
 ) }}
 
 with

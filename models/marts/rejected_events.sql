@@ -11,10 +11,13 @@
 {%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
     partition_by=['partition_date'],
-    post_hook=export_csv(
-        columns=['source_file', 'line_number', 'reason', 'event_id', 'raw_record'],
-        order_by=['source_file', 'line_number'],
-    ),
+    post_hook="{{ export_csv() }}",
+    meta={
+        'export': {
+            'columns': ['source_file', 'line_number', 'reason', 'event_id', 'raw_record'],
+            'order_by': ['source_file', 'line_number'],
+        },
+    },
 ) }}
 
 with

@@ -12,17 +12,21 @@
 {{ config(
     partition_by=['event_date'],
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
-    post_hook=export_csv(
-        columns=[
-            'user_id',
-            "date_format(time_stamp, 'yyyy-MM-dd HH:mm:ss') as time_stamp",
-            'url_level1',
-            'url_level2',
-            'url_level3',
-            'activity',
-        ],
-        order_by=['time_stamp', 'user_id', 'url_level1', 'url_level2', 'url_level3', 'activity'],
-    ),
+    post_hook="{{ export_csv(touched_by=ref('int_events_deduplicated')) }}",
+    meta={
+        'export': {
+            'columns': [
+                'user_id',
+                "date_format(time_stamp, 'yyyy-MM-dd HH:mm:ss') as time_stamp",
+                'url_level1',
+                'url_level2',
+                'url_level3',
+                'activity',
+            ],
+            'order_by': ['time_stamp', 'user_id', 'url_level1', 'url_level2', 'url_level3', 'activity'],
+            'partition_by': 'event_date',
+        },
+    },
 ) }}
 
 with

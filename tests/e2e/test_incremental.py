@@ -36,14 +36,20 @@ def test_files_arriving_over_several_runs_equal_a_full_rebuild(tmp_path: Path) -
     arrivals.mkdir()
     incremental = tmp_path / "incremental"
 
-    # an empty first file, then one file, then two at once
-    batches = [[], files[:1], files[1:]]
+    # an empty first file, then one file, then two at once; with them, a day
+    # whose events a later file moves to the day before (earlier times win)
+    emptied = [tmp_path / "day_0001.json", tmp_path / "day_0002.json"]
+    emptied[0].write_text(EMPTIED_DAY_BEFORE, encoding="utf-8")
+    emptied[1].write_text(EMPTIED_DAY_AFTER, encoding="utf-8")
+    batches = [[], [*files[:1], emptied[0]], [*files[1:], emptied[1]]]
     (arrivals / "events_0000.json").touch()
     outputs = []
     for batch in batches:
         for file in batch:
             shutil.copy(file, arrivals / file.name)
         outputs.append(run_pipeline(arrivals, incremental).check().output)
+        if emptied[0] in batch:
+            assert b"\n901,2016-06-01 00:00:05," in read_exports(incremental)["user_activity"]
         if not batch:  # an empty file gives empty tables: the three headers only
             assert read_exports(incremental) == {
                 name: ",".join(header).encode() + b"\n"
@@ -59,7 +65,39 @@ def test_files_arriving_over_several_runs_equal_a_full_rebuild(tmp_path: Path) -
     run_pipeline(arrivals, rebuilt, "local", "--full-refresh").check()
 
     assert read_exports(incremental) == read_exports(rebuilt)
+    # the emptied day left the incrementally written export too
+    user_activity = read_exports(incremental)["user_activity"]
+    assert b",2016-06-01 " not in user_activity
+    assert b"\n901,2016-05-31 23:59:55," in user_activity
     assert_same_exports(read_exports(rebuilt), oracle_exports([arrivals], tmp_path / "oracle"))
+
+
+def _event(event_id: str, user_id: int, timestamp: str) -> str:
+    return json.dumps(
+        {
+            "event_id": event_id,
+            "user": {"session_id": "s1", "id": user_id, "ip": "10.0.0.1"},
+            "action": "page_view",
+            "url": "https://www.hipages.com.au/find/plumbers",
+            "timestamp": timestamp,
+        }
+    )
+
+
+# The only events of 2016-06-01, then the same events at earlier times, on
+# the day before: a later run must remove that day from the exports.
+EMPTIED_DAY_BEFORE = "\n".join(
+    [
+        _event("emptied-1", 901, "06/01/2016 00:00:05"),
+        _event("emptied-2", 902, "06/01/2016 10:00:00"),
+    ]
+)
+EMPTIED_DAY_AFTER = "\n".join(
+    [
+        _event("emptied-1", 901, "05/31/2016 23:59:55"),
+        _event("emptied-2", 902, "05/31/2016 10:00:00"),
+    ]
+)
 
 
 # Rows written straight into staging after the runs above: one written long

@@ -1,0 +1,22 @@
+{#-
+    The table properties (`show tblproperties`) of `relation` as a dict of
+    strings. The project keeps two marks there, under `web_events.`: how far
+    a model's data tests have read (data_test_scope.sql) and how far a
+    partitioned CSV export is up to date (export_csv.sql).
+-#}
+{% macro table_properties(relation) %}
+    {%- set properties = {} -%}
+    {%- for row in run_query('show tblproperties ' ~ relation).rows -%}
+        {%- do properties.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {{ return(properties) }}
+{% endmacro %}
+
+{#- `alter table ... set tblproperties` for a dict of strings. -#}
+{% macro set_table_properties(relation, properties) -%}
+    alter table {{ relation }} set tblproperties (
+    {%- for key, value in properties.items() -%}
+        {{ sql_string(key) }} = {{ sql_string(value) }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+    )
+{%- endmacro %}
