@@ -49,7 +49,8 @@ def clock(line: str) -> tuple[float, str] | None:
 
 def invocations(lines: list[str]) -> list[list[str]]:
     """The log split at each "Running with dbt=" line (one part per dbt invocation)."""
-    starts = [i for i, line in enumerate(lines) if "Running with dbt=" in line]
+    # a log rotated mid-invocation (dbt.log.1) starts without that line
+    starts = [i for i, line in enumerate(lines) if "Running with dbt=" in line] or [0]
     return [lines[a:b] for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
 
 

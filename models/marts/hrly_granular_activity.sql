@@ -10,7 +10,10 @@
 {{ config(
     partition_by=['event_date'],
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
-    post_hook="{{ export_csv() }}",
+    post_hook=[
+        "{{ export_csv() }}",
+        "{{ record_decided_through() }}",
+    ],
     meta={
         'export': {
             'columns': ['time_bucket', 'url_level1', 'url_level2', 'activity', 'activity_count', 'user_count'],

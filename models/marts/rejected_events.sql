@@ -11,7 +11,10 @@
 {%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
     partition_by=['partition_date'],
-    post_hook="{{ export_csv() }}",
+    post_hook=[
+        "{{ export_csv() }}",
+        "{{ record_decided_through() }}",
+    ],
     meta={
         'export': {
             'columns': ['source_file', 'line_number', 'reason', 'event_id', 'raw_record'],

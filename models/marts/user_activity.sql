@@ -12,7 +12,10 @@
 {{ config(
     partition_by=['event_date'],
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
-    post_hook="{{ export_csv(touched_by=ref('int_events_deduplicated')) }}",
+    post_hook=[
+        "{{ export_csv(touched_by=ref('int_events_deduplicated')) }}",
+        "{{ record_decided_through() }}",
+    ],
     meta={
         'export': {
             'columns': [
