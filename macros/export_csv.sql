@@ -85,6 +85,8 @@
     Returns the statement that moves the mark; the others run before it.
 -#}
 {% macro export_csv_partitions(spec, target_dir, touched_by) %}
+    {#- the two marks, each read and written below -#}
+    {%- set through_property, folder_property = 'web_events.exported_through', 'web_events.exported_to' -%}
     {%- set column = spec.partition_by -%}
     {%- set export = api.Relation.create(
         database=this.database, schema=this.schema, identifier=this.identifier ~ '__csv_parts', type='table'
@@ -93,9 +95,9 @@
         database=this.database, schema=this.schema, identifier=export.identifier
     ) -%}
     {%- set marks = table_properties(existing) if existing is not none else {} -%}
-    {%- set since = marks.get('web_events.exported_through') -%}
+    {%- set since = marks.get(through_property) -%}
     {%- set full = flags.FULL_REFRESH or var('export_all', false) or touched_by is none
-        or since is none or marks.get('web_events.exported_to') != target_dir -%}
+        or since is none or marks.get(folder_property) != target_dir -%}
     {%- set now = run_query('select cast(current_timestamp() as string)').columns[0].values()[0] -%}
     {%- set select_list = spec.columns | join(', ') -%}
 
@@ -116,7 +118,7 @@
             options ({{ csv_export_options() }}, 'partitionOverwriteMode' 'dynamic')
             partitioned by ({{ column }})
             location {{ sql_string(target_dir) }}
-            tblproperties ('web_events.exported_to' = {{ sql_string(target_dir) }})
+            tblproperties ({{ sql_string(folder_property) }} = {{ sql_string(target_dir) }})
         {%- endset -%}
         {%- do run_query(create) -%}
         {%- set days = none -%}
@@ -144,5 +146,5 @@
         {%- endset -%}
         {%- do run_query(write) -%}
     {%- endif -%}
-    {{ return(set_table_properties(export, {'web_events.exported_through': now})) }}
+    {{ return(set_table_properties(export, {through_property: now})) }}
 {% endmacro %}
