@@ -64,8 +64,8 @@ freshness: setup ## Check how old the newest events file is (EVENTS=...; thresho
 clean: ## Remove build outputs (tables, metastore, exports, logs, run state)
 	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache .run
 
-bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000); writes benchmarks/results.md
-	$(BIN)/python benchmarks/run_benchmark.py --events $(or $(BENCH_EVENTS),2000000)
+bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000, BENCH_REPEAT=1); writes benchmarks/results.md
+	$(BIN)/python benchmarks/run_benchmark.py --events $(or $(BENCH_EVENTS),2000000) --repeat $(or $(BENCH_REPEAT),1)
 
 # A Spark Thrift server for `make run TARGET=thrift`: scripts/thrift-server.sh,
 # the same script docker-compose runs. THRIFT_PORT (default 10000) and the other

@@ -10,7 +10,11 @@ Each step is timed wall-clock as a user would (JVM start included), with the pea
 resident memory of its whole process tree sampled from /proc. The table is printed
 and appended to benchmarks/results.md.
 
-Usage: python benchmarks/run_benchmark.py [--events 2000000] [--bad-share 0.02]
+This VM's speed drifts by up to 1.5x between minutes, so `--repeat N` runs (a) and
+(b) alternately N times, then (c) N times (each after one more 1% file), and reports
+each step's median; the table lists every run.
+
+Usage: python benchmarks/run_benchmark.py [--events 2000000] [--bad-share 0.02] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -44,10 +49,22 @@ class Step:
     seconds: float
     events: int
     peak_rss_mb: float
+    runs: tuple[float, ...] = ()
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
+
+
+def median_step(runs: list[Step]) -> Step:
+    """One step from its repeated runs: the median time, the highest peak memory."""
+    return Step(
+        runs[0].name,
+        statistics.median(r.seconds for r in runs),
+        runs[0].events,
+        max(r.peak_rss_mb for r in runs),
+        tuple(r.seconds for r in runs),
+    )
 
 
 def tree_rss_kb(root: int) -> int:
@@ -126,23 +143,24 @@ def last_timestamp(path: Path) -> datetime:
     return newest
 
 
-def second_file(first: Path, out: Path, events: int, seed: int) -> int:
-    """1% more events after the first file's window, 20% of them late, plus duplicates.
+def next_file(first: Path, latest: Path, out: Path, events: int, seed: int, index: int = 0) -> int:
+    """1% more events after the latest file's window, 20% of them late, plus duplicates.
 
     The cross-file duplicates are lines of the first file again: half exact copies
     (rejected as duplicate_event), half moved one hour earlier (they win, and the
-    events accepted from the first file become the duplicates).
+    events accepted from the first file become the duplicates). `index` numbers the
+    added files (0 for the first): each gets its own event ids and random stream.
     """
-    start = last_timestamp(first) + timedelta(seconds=1)
+    start = last_timestamp(latest) + timedelta(seconds=1)
     generate(
         out,
         events=events - CROSS_FILE_DUPLICATES,
         late_share=0.2,
-        start_event_id=9_000_000_000_000,
+        start_event_id=9_000_000_000_000 + index * 1_000_000_000,
         start=start.strftime(TIMESTAMP_FORMAT),
-        seed=seed + 1,
+        seed=seed + 1 + index,
     )
-    rng = random.Random(seed)
+    rng = random.Random(seed + index)
     with first.open(encoding="utf-8") as handle:
         head = [line for _, line in zip(range(200_000), handle, strict=False)]
     good = [line for line in head if '"timestamp"' in line and '"id"' in line]
@@ -184,14 +202,17 @@ def render(steps: list[Step], args: argparse.Namespace) -> str:
         f"({args.bad_share:.0%} bad), then +{c.events:,}\n\n"
         f"Commit {commit()}. Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}; command: `python benchmarks/run_benchmark.py "
-        f"--events {args.events}`\n\n"
+        f"--events {args.events}"
+        + (f" --repeat {args.repeat}" if args.repeat > 1 else "")
+        + "`\n\n"
     )
     rows = [
-        "| step | seconds | events | events/s | peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|",
+        "| step | seconds (median) | every run | events | events/s | peak RSS (MB) |",
+        "|---|---:|---|---:|---:|---:|",
     ]
     rows += [
-        f"| {s.name} | {s.seconds:.1f} | {s.events:,} | {s.rate:,.0f} | {s.peak_rss_mb:,.0f} |"
+        f"| {s.name} | {s.seconds:.1f} | {', '.join(f'{r:.1f}' for r in s.runs or (s.seconds,))} "
+        f"| {s.events:,} | {s.rate:,.0f} | {s.peak_rss_mb:,.0f} |"
         for s in steps
     ]
     ratios = (
@@ -207,7 +228,12 @@ def main() -> int:
     parser.add_argument("--bad-share", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work-dir", type=Path, default=PROJECT_DIR / ".bench")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each step; the table reports medians"
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     work = args.work_dir
     shutil.rmtree(work, ignore_errors=True)
@@ -221,29 +247,40 @@ def main() -> int:
     python = sys.executable
     plain = [python, "benchmarks/plain_pyspark_job.py", "--events", str(events_dir)]
     pipeline = [python, "scripts/pipeline.py", "run", "--events", str(events_dir)]
-    steps = [
-        timed(
-            "(a) plain PySpark job",
-            [*plain, "--out", str(work / "plain")],
-            args.events,
-            logs / "a_plain.log",
-        ),
-        timed(
-            "(b) make run (full)",
-            [*pipeline, "--export-dir", str(work / "exports"), "--full-refresh"],
-            args.events,
-            logs / "b_full.log",
-        ),
-    ]
-    added = second_file(first, events_dir / "events_0002.json", args.events // 100, args.seed)
-    steps.append(
-        timed(
-            "(c) make run (+1% new file)",
-            [*pipeline, "--export-dir", str(work / "exports")],
-            added,
-            logs / "c_incremental.log",
+    plain_runs, full_runs, incremental_runs = [], [], []
+    for run in range(1, args.repeat + 1):
+        suffix = f"_{run}" if args.repeat > 1 else ""
+        plain_runs.append(
+            timed(
+                "(a) plain PySpark job",
+                [*plain, "--out", str(work / "plain")],
+                args.events,
+                logs / f"a_plain{suffix}.log",
+            )
         )
-    )
+        full_runs.append(
+            timed(
+                "(b) make run (full)",
+                [*pipeline, "--export-dir", str(work / "exports"), "--full-refresh"],
+                args.events,
+                logs / f"b_full{suffix}.log",
+            )
+        )
+    latest = first
+    for run in range(1, args.repeat + 1):
+        suffix = f"_{run}" if args.repeat > 1 else ""
+        added_file = events_dir / f"events_{run + 1:04d}.json"
+        added = next_file(first, latest, added_file, args.events // 100, args.seed, run - 1)
+        latest = added_file
+        incremental_runs.append(
+            timed(
+                "(c) make run (+1% new file)",
+                [*pipeline, "--export-dir", str(work / "exports")],
+                added,
+                logs / f"c_incremental{suffix}.log",
+            )
+        )
+    steps = [median_step(runs) for runs in (plain_runs, full_runs, incremental_runs)]
     report = render(steps, args)
     print(report)
     with RESULTS.open("a", encoding="utf-8") as handle:
