@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,14 +49,27 @@ def test_a_successful_run_keeps_the_archive_and_a_failed_one_drops_it(archive: P
     assert archive.read_bytes() == b"whole"
 
 
+def wait_until_listed(pid: int, marker: str, timeout: float = 10.0) -> None:
+    """Wait until /proc shows the process's command line with `marker`.
+
+    Right after Popen returns, a busy machine can still show the new process
+    with an empty command line for a few milliseconds (it is mid-exec), and
+    then finish_class_archive rightly sees no writer.
+    """
+    deadline = time.monotonic() + timeout
+    while marker.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, f"process {pid} never showed {marker} in /proc"
+        time.sleep(0.01)
+
+
 def test_the_archive_is_kept_only_after_the_jvm_writing_it_has_ended(archive: Path) -> None:
     _, pending = pipeline.driver_java_options()
     assert pending is not None
     # a process started with the same option stands for the JVM still writing
-    writer = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)", f"-XX:ArchiveClassesAtExit={pending}"]
-    )
+    marker = f"-XX:ArchiveClassesAtExit={pending}"
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker])
     try:
+        wait_until_listed(writer.pid, marker)
         pending.write_bytes(b"half written")
         pipeline.finish_class_archive(pending, succeeded=True, timeout=1.0)
         assert not archive.exists()
