@@ -67,6 +67,11 @@ def median_step(runs: list[Step]) -> Step:
     )
 
 
+def log_path(logs: Path, stem: str, run: int, repeat: int) -> Path:
+    """`<stem>.log`, or `<stem>_<run>.log` when the steps are repeated."""
+    return logs / (f"{stem}_{run}.log" if repeat > 1 else f"{stem}.log")
+
+
 def tree_rss_kb(root: int) -> int:
     """Resident memory of a process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
@@ -249,13 +254,12 @@ def main() -> int:
     pipeline = [python, "scripts/pipeline.py", "run", "--events", str(events_dir)]
     plain_runs, full_runs, incremental_runs = [], [], []
     for run in range(1, args.repeat + 1):
-        suffix = f"_{run}" if args.repeat > 1 else ""
         plain_runs.append(
             timed(
                 "(a) plain PySpark job",
                 [*plain, "--out", str(work / "plain")],
                 args.events,
-                logs / f"a_plain{suffix}.log",
+                log_path(logs, "a_plain", run, args.repeat),
             )
         )
         full_runs.append(
@@ -263,12 +267,11 @@ def main() -> int:
                 "(b) make run (full)",
                 [*pipeline, "--export-dir", str(work / "exports"), "--full-refresh"],
                 args.events,
-                logs / f"b_full{suffix}.log",
+                log_path(logs, "b_full", run, args.repeat),
             )
         )
     latest = first
     for run in range(1, args.repeat + 1):
-        suffix = f"_{run}" if args.repeat > 1 else ""
         added_file = events_dir / f"events_{run + 1:04d}.json"
         added = next_file(first, latest, added_file, args.events // 100, args.seed, run - 1)
         latest = added_file
@@ -277,7 +280,7 @@ def main() -> int:
                 "(c) make run (+1% new file)",
                 [*pipeline, "--export-dir", str(work / "exports")],
                 added,
-                logs / f"c_incremental{suffix}.log",
+                log_path(logs, "c_incremental", run, args.repeat),
             )
         )
     steps = [median_step(runs) for runs in (plain_runs, full_runs, incremental_runs)]
