@@ -29,7 +29,7 @@ raw_lines as (
     from (
         {{ raw_event_lines_sql(raw_event_files_relation(), where=in_list('_metadata.file_path', latest_files)) }}
     ) as raw_event_lines
-    where {{ trim_to_null('line') }} is not null
+    where not {{ is_blank('line') }}
     group by file_path
 ),
 

@@ -94,7 +94,7 @@ numbered as (
             source.source_file_uri <=> file_block_offsets.source_file_uri
             and source.source_block_start <=> file_block_offsets.source_block_start
     -- blank lines are not events (SPEC)
-    where {{ trim_to_null('source.raw_record') }} is not null
+    where not {{ is_blank('source.raw_record') }}
 ),
 
 parsed as (
