@@ -98,7 +98,7 @@
     {%- set since = marks.get(through_property) -%}
     {%- set full = flags.FULL_REFRESH or var('export_all', false) or touched_by is none
         or since is none or marks.get(folder_property) != target_dir -%}
-    {%- set now = run_query('select cast(current_timestamp() as string)').columns[0].values()[0] -%}
+    {%- set now = spark_now() -%}
     {%- set select_list = spec.columns | join(', ') -%}
 
     {%- if full -%}

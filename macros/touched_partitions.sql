@@ -53,6 +53,6 @@
     {%- if not execute -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set now = run_query('select cast(current_timestamp() as string)').columns[0].values()[0] -%}
+    {%- set now = spark_now() -%}
     {{ return(set_table_properties(this, {decided_through_property(): now})) }}
 {% endmacro %}

@@ -124,7 +124,7 @@
         ) -%}
         {%- if tests and relation is not none and tests | reject('in', passed) | list | length == 0 -%}
             {%- if clock.now is none -%}
-                {%- set clock.now = run_query('select cast(current_timestamp() as string)').columns[0].values()[0] -%}
+                {%- set clock.now = spark_now() -%}
             {%- endif -%}
             {%- do run_query(set_table_properties(relation, {tested_through_property(): clock.now})) -%}
             {{ log('data tests of ' ~ relation ~ ' all passed: scoped tests will read its rows written after ' ~ clock.now) }}
