@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -32,6 +32,10 @@ class Timing:
     node: str
     sql: str
     fetch: float = 0.0
+    # clock times (seconds since midnight, dbt's UTC clock) of the statement's
+    # "On <node>" line and of the end of its fetch; None if the log lacks them
+    started: float | None = None
+    ended: float | None = None
 
     @property
     def total(self) -> float:
@@ -70,7 +74,7 @@ def statement_preview(lines: list[str], first: int) -> str:
 def timings(lines: list[str]) -> list[Timing]:
     """Each statement with the seconds its thread's next "SQL status" line reports, and the
     seconds from that line to the thread's next line (fetching the rows of a lazy SELECT)."""
-    pending: dict[str, tuple[str, str]] = {}
+    pending: dict[str, tuple[str, str, float | None]] = {}
     fetching: dict[str, tuple[Timing, float]] = {}
     found = []
     for index, raw in enumerate(lines):
@@ -79,20 +83,21 @@ def timings(lines: list[str]) -> list[Timing]:
         if stamp and stamp[1] in fetching:
             timing, since = fetching.pop(stamp[1])
             fetch = (stamp[0] - since) % 86400  # a run may pass midnight
-            found.append(Timing(timing.seconds, timing.node, timing.sql, round(fetch, 6)))
+            found.append(replace(timing, fetch=round(fetch, 6), ended=stamp[0]))
         statement = STATEMENT.search(line)
         if statement and not statement["rest"].strip().startswith(NOT_SQL):
             node = (
                 statement["node"].split(".")[-1] if "." in statement["node"] else statement["node"]
             )
-            pending[statement["thread"]] = (node, statement_preview(lines, index + 1))
+            started = stamp[0] if stamp else None
+            pending[statement["thread"]] = (node, statement_preview(lines, index + 1), started)
             continue
         status = STATUS.search(line)
         if status and status["thread"] in pending:
-            node, sql = pending.pop(status["thread"])
-            timing = Timing(float(status["seconds"]), node, sql)
+            node, sql, started = pending.pop(status["thread"])
+            timing = Timing(float(status["seconds"]), node, sql, started=started)
             if stamp:
-                fetching[status["thread"]] = (timing, stamp[0])
+                fetching[status["thread"]] = (replace(timing, ended=stamp[0]), stamp[0])
             else:
                 found.append(timing)
     found.extend(timing for timing, _ in fetching.values())  # the log ended while fetching

@@ -150,6 +150,19 @@ def driver_java_options() -> tuple[str, Path | None]:
     return f"-XX:ArchiveClassesAtExit={pending} {QUIET_CLASS_SHARING}", pending
 
 
+def flight_recording_option() -> str:
+    """Java Flight Recorder for the driver when WEB_EVENTS_JFR names a file, for
+    benchmarks/cpu_by_statement.py (which statements the CPU went to); else nothing."""
+    recording = os.environ.get("WEB_EVENTS_JFR", "").strip()
+    if not recording:
+        return ""
+    path = Path(recording).expanduser().resolve()
+    if "," in str(path) or " " in str(path):
+        raise PipelineError(f"WEB_EVENTS_JFR: the path may not hold commas or spaces: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"-XX:StartFlightRecording=filename={path},settings=profile"
+
+
 def finish_class_archive(pending: Path, succeeded: bool, timeout: float = 120.0) -> None:
     """Keep the archive the driver's JVM wrote as it exited, once it is whole.
 
@@ -253,6 +266,7 @@ def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[s
         *extra,
     ]
     java_options, archive_written = driver_java_options()
+    java_options = " ".join(filter(None, [java_options, flight_recording_option()]))
     env = {
         **os.environ,
         "WEB_EVENTS_HOME": str(PROJECT_DIR),
