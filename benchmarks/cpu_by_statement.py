@@ -30,8 +30,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dbt_statement_times import Timing, invocations, timings
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from benchmarks.dbt_statement_times import (  # noqa: E402
+    LogError,
+    Timing,
+    add_log_arguments,
+    invocation_lines,
+    timings,
+)
 
 DAY = 86400.0
 
@@ -119,24 +127,19 @@ def report(shares: Counter[Timing], outside: int, top: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jfr", type=Path, required=True, help="the recording (WEB_EVENTS_JFR)")
-    parser.add_argument("--log", type=Path, default=Path("logs/dbt.log"))
-    parser.add_argument("--top", type=int, default=25)
-    parser.add_argument(
-        "--invocation", type=int, default=-1, help="which dbt invocation (-1: the last)"
-    )
+    add_log_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        lines = args.log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as error:
-        print(f"error: cannot read {args.log}: {error.strerror}", file=sys.stderr)
+        lines = invocation_lines(args.log, args.invocation)
+    except LogError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     try:
         samples = read_samples(args.jfr)
     except (OSError, RuntimeError) as error:
         print(f"error: cannot read {args.jfr}: {error}", file=sys.stderr)
         return 1
-    runs = invocations(lines)
-    shares, outside = attribute(samples, timings(runs[args.invocation]))
+    shares, outside = attribute(samples, timings(lines))
     print("\n".join(report(shares, outside, args.top)))
     return 0
 

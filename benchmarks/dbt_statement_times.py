@@ -104,24 +104,46 @@ def timings(lines: list[str]) -> list[Timing]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+class LogError(Exception):
+    """The log cannot give the invocation asked for; printed as one line."""
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the log and the invocation, and how many statements to show."""
     parser.add_argument("--log", type=Path, default=Path("logs/dbt.log"))
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument(
         "--invocation", type=int, default=-1, help="which dbt invocation (-1: the last)"
     )
+
+
+def invocation_lines(log: Path, invocation: int) -> list[str]:
+    """The lines of one dbt invocation in `log` (counted as Python counts: -1 is the last)."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as error:
+        raise LogError(f"cannot read {log}: {error.strerror}") from error
+    runs = [run for run in invocations(lines) if run]
+    if not runs:
+        raise LogError(f"no dbt invocation in {log}")
+    if not -len(runs) <= invocation < len(runs):
+        raise LogError(
+            f"no invocation {invocation} in {log}: it holds {len(runs)} "
+            f"(--invocation 0 to {len(runs) - 1}, or -1 for the last)"
+        )
+    return runs[invocation]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_log_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        lines = args.log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as error:
-        print(f"error: cannot read {args.log}: {error.strerror}", file=sys.stderr)
+        lines = invocation_lines(args.log, args.invocation)
+    except LogError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
-    runs = invocations(lines)
-    if not runs:
-        print(f"error: no dbt invocation in {args.log}", file=sys.stderr)
-        return 1
-    found = timings(runs[args.invocation])
+    found = timings(lines)
     status = sum(t.seconds for t in found)
     fetch = sum(t.fetch for t in found)
     print(

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import cpu_by_statement as cpu
+from benchmarks import dbt_statement_times as times
 from scripts import pipeline
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-times = load("dbt_statement_times", ROOT / "benchmarks" / "dbt_statement_times.py")
-cpu = load("cpu_by_statement", ROOT / "benchmarks" / "cpu_by_statement.py")
 
 # stg runs 23:59:58-00:00:04 (status at 00:00:03, fetched until its next line at 00:00:04);
 # hrly runs 00:00:01-00:00:02 on another thread, so the two overlap across midnight.
@@ -133,3 +118,12 @@ def test_the_pipeline_records_only_when_asked(
     monkeypatch.setenv("WEB_EVENTS_JFR", str(tmp_path / "a,b.jfr"))
     with pytest.raises(pipeline.PipelineError, match="commas or spaces"):
         pipeline.flight_recording_option()
+
+
+def test_the_log_is_checked_before_the_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "dbt.log"
+    empty.write_text("", encoding="utf-8")
+    assert cpu.main(["--jfr", str(tmp_path / "none.jfr"), "--log", str(empty)]) == 1
+    assert capsys.readouterr().err == f"error: no dbt invocation in {empty}\n"

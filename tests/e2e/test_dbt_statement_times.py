@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = importlib.util.spec_from_file_location(
-    "dbt_statement_times", ROOT / "benchmarks" / "dbt_statement_times.py"
-)
-assert SPEC and SPEC.loader
-times = importlib.util.module_from_spec(SPEC)
-sys.modules["dbt_statement_times"] = times
-SPEC.loader.exec_module(times)
+from benchmarks import dbt_statement_times as times
 
 LOG = """\
 \x1b[0m01:00:00.000000 [info ] [MainThread]: Running with dbt=1.11.16
@@ -75,3 +66,22 @@ def test_a_missing_log_is_one_clear_error(
 ) -> None:
     assert times.main(["--log", str(tmp_path / "none.log")]) == 1
     assert capsys.readouterr().err.startswith("error: cannot read")
+
+
+def test_an_empty_log_or_a_missing_invocation_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.log"
+    empty.write_text("", encoding="utf-8")
+    assert times.main(["--log", str(empty)]) == 1
+    assert capsys.readouterr().err == f"error: no dbt invocation in {empty}\n"
+    log = tmp_path / "dbt.log"
+    log.write_text(LOG, encoding="utf-8")
+    for outside in ("2", "-3"):
+        assert times.main(["--log", str(log), "--invocation", outside]) == 1
+        assert capsys.readouterr().err == (
+            f"error: no invocation {outside} in {log}: it holds 2 "
+            "(--invocation 0 to 1, or -1 for the last)\n"
+        )
+    assert times.main(["--log", str(log), "--invocation", "-2"]) == 0
+    assert "9.00     9.00     0.00  old" in capsys.readouterr().out

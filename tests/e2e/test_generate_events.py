@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_module(name: str, path: Path) -> ModuleType:
-    """Import a module by path (scripts/ is not a package)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def gen() -> ModuleType:
-    return load_module("generate_events", ROOT / "scripts" / "generate_events.py")
-
-
-@pytest.fixture(scope="module")
-def oracle() -> ModuleType:
-    return load_module("spec_oracle", ROOT / "tests" / "e2e" / "spec_oracle.py")
+from scripts import generate_events as gen
+from tests.e2e import spec_oracle as oracle
 
 
 def lines_of(paths: list[Path]) -> list[str]:
@@ -47,7 +23,7 @@ def event_time(line: str) -> datetime | None:
     return datetime.strptime(match.group(1), "%m/%d/%Y %H:%M:%S") if match else None
 
 
-def test_same_seed_gives_same_bytes(gen: ModuleType, tmp_path: Path) -> None:
+def test_same_seed_gives_same_bytes(tmp_path: Path) -> None:
     options = {"files": 3, "bad_share": 0.1, "duplicate_share": 0.1, "late_share": 0.1, "seed": 5}
     gen.generate(tmp_path / "a", 3000, **options)
     gen.generate(tmp_path / "b", 3000, **options)
@@ -58,7 +34,7 @@ def test_same_seed_gives_same_bytes(gen: ModuleType, tmp_path: Path) -> None:
         assert first != (tmp_path / "c" / name).read_bytes()
 
 
-def test_requested_counts_and_file_names(gen: ModuleType, tmp_path: Path) -> None:
+def test_requested_counts_and_file_names(tmp_path: Path) -> None:
     stats = gen.generate(tmp_path / "out", 1000, files=3)
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["events_0001.json", "events_0002.json", "events_0003.json"]
@@ -70,7 +46,7 @@ def test_requested_counts_and_file_names(gen: ModuleType, tmp_path: Path) -> Non
     assert len(lines_of(single.files)) == 10
 
 
-def test_good_events_look_like_the_sample(gen: ModuleType, tmp_path: Path) -> None:
+def test_good_events_look_like_the_sample(tmp_path: Path) -> None:
     stats = gen.generate(tmp_path / "e.json", 2000, start="02/02/2017 20:00:00")
     records = [json.loads(line) for line in lines_of(stats.files)]
     assert set(records[0]) == {"event_id", "user", "action", "url", "timestamp"}
@@ -92,7 +68,7 @@ def test_good_events_look_like_the_sample(gen: ModuleType, tmp_path: Path) -> No
     assert times[0] >= datetime(2017, 2, 2, 20, 0, 0)
 
 
-def test_bad_share_is_honoured_and_spread_over_every_kind(gen: ModuleType, tmp_path: Path) -> None:
+def test_bad_share_is_honoured_and_spread_over_every_kind(tmp_path: Path) -> None:
     stats = gen.generate(tmp_path / "e.json", 6000, bad_share=0.2, seed=1)
     bad = sum(stats.bad.values())
     assert 0.17 * 6000 < bad < 0.23 * 6000
@@ -100,7 +76,7 @@ def test_bad_share_is_honoured_and_spread_over_every_kind(gen: ModuleType, tmp_p
     assert max(stats.bad.values()) - min(stats.bad.values()) <= 1
 
 
-def test_late_events_fall_in_an_earlier_hour(gen: ModuleType, tmp_path: Path) -> None:
+def test_late_events_fall_in_an_earlier_hour(tmp_path: Path) -> None:
     stats = gen.generate(tmp_path / "d", 4000, files=2, late_share=0.1, seed=2)
     assert 300 < stats.late < 500
     late = 0
@@ -116,16 +92,14 @@ def test_late_events_fall_in_an_earlier_hour(gen: ModuleType, tmp_path: Path) ->
     assert late == stats.late
 
 
-def test_duplicates_reach_back_into_earlier_files(gen: ModuleType, tmp_path: Path) -> None:
+def test_duplicates_reach_back_into_earlier_files(tmp_path: Path) -> None:
     stats = gen.generate(tmp_path / "d", 6000, files=3, duplicate_share=0.1, seed=3)
     ids = [{json.loads(line)["event_id"] for line in lines_of([path])} for path in stats.files]
     assert ids[0] & ids[2]
     assert 500 < stats.duplicates < 700
 
 
-def test_oracle_accepts_exactly_the_good_lines(
-    gen: ModuleType, oracle: ModuleType, tmp_path: Path
-) -> None:
+def test_oracle_accepts_exactly_the_good_lines(tmp_path: Path) -> None:
     stats = gen.generate(
         tmp_path / "d",
         5000,
@@ -143,7 +117,7 @@ def test_oracle_accepts_exactly_the_good_lines(
     assert stats.lines == 5000 == stats.good + stats.late + sum(reasons.values())
 
 
-def test_cli(gen: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--events", "50", "--out", str(tmp_path / "e.json"), "--start-event-id", "7"]
     assert gen.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = importlib.util.spec_from_file_location(
-    "run_benchmark", ROOT / "benchmarks" / "run_benchmark.py"
-)
-assert SPEC and SPEC.loader
-bench = importlib.util.module_from_spec(SPEC)
-sys.modules["run_benchmark"] = bench
-SPEC.loader.exec_module(bench)
+from benchmarks import run_benchmark as bench
 
 
 def test_a_repeated_step_reports_its_median_and_every_run() -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.e2e import spec_oracle as oracle
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOOD = {
@@ -21,25 +20,6 @@ GOOD = {
     "url": "https://www.hipages.com.au/articles",
     "timestamp": "02/02/2017 20:22:00",
 }
-
-
-def load_oracle() -> ModuleType:
-    """Import spec_oracle.py by path, whatever the test layout's package setup."""
-    if "spec_oracle" in sys.modules:
-        return sys.modules["spec_oracle"]
-    spec = importlib.util.spec_from_file_location(
-        "spec_oracle", Path(__file__).with_name("spec_oracle.py")
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["spec_oracle"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def oracle() -> ModuleType:
-    return load_oracle()
 
 
 def event_line(**changes: Any) -> str:
@@ -59,7 +39,7 @@ def with_user_id(value: Any) -> str:
     return event_line(user=user)
 
 
-def reason_of(oracle: ModuleType, line: str) -> str | None:
+def reason_of(line: str) -> str | None:
     """The rejection reason for one line (rules 1-7), or None when it is accepted."""
     try:
         oracle.validate("/in.json", 1, line)
@@ -119,7 +99,7 @@ def write(path: Path, data: str | bytes) -> Path:
         ("https://user@/a", None),
     ],
 )
-def test_url_levels(oracle: ModuleType, url: str, expected: tuple[str, ...] | None) -> None:
+def test_url_levels(url: str, expected: tuple[str, ...] | None) -> None:
     assert oracle.url_levels(url) == expected
 
 
@@ -154,12 +134,12 @@ def test_url_levels(oracle: ModuleType, url: str, expected: tuple[str, ...] | No
         "[" * 100_000,  # nested too deep for the parser
     ],
 )
-def test_malformed_json(oracle: ModuleType, line: str) -> None:
-    assert reason_of(oracle, line) == "malformed_json"
+def test_malformed_json(line: str) -> None:
+    assert reason_of(line) == "malformed_json"
 
 
-def test_unknown_fields_of_any_shape_are_ignored(oracle: ModuleType) -> None:
-    assert reason_of(oracle, event_line(extra={"a": [1, True]}, more=[None])) is None
+def test_unknown_fields_of_any_shape_are_ignored() -> None:
+    assert reason_of(event_line(extra={"a": [1, True]}, more=[None])) is None
 
 
 @pytest.mark.parametrize(
@@ -212,23 +192,23 @@ def test_unknown_fields_of_any_shape_are_ignored(oracle: ModuleType) -> None:
         (event_line(url="https:///articles"), "invalid_url"),
     ],
 )
-def test_rejection_reason(oracle: ModuleType, line: str, reason: str) -> None:
-    assert reason_of(oracle, line) == reason
+def test_rejection_reason(line: str, reason: str) -> None:
+    assert reason_of(line) == reason
 
 
-def test_first_failing_rule_names_the_reason(oracle: ModuleType) -> None:
+def test_first_failing_rule_names_the_reason() -> None:
     everything_wrong = event_line(event_id="", user=None, action="", timestamp="x", url="")
-    assert reason_of(oracle, everything_wrong) == "missing_event_id"
-    assert reason_of(oracle, event_line(user=None, action="", url="")) == "missing_user_id"
-    assert reason_of(oracle, event_line(action="", timestamp="x")) == "missing_action"
-    assert reason_of(oracle, event_line(timestamp="x", url="")) == "invalid_timestamp"
+    assert reason_of(everything_wrong) == "missing_event_id"
+    assert reason_of(event_line(user=None, action="", url="")) == "missing_user_id"
+    assert reason_of(event_line(action="", timestamp="x")) == "missing_action"
+    assert reason_of(event_line(timestamp="x", url="")) == "invalid_timestamp"
 
 
 # ---------------------------------------------------------------------------------------------
 # Normalisation of accepted events
 
 
-def test_spec_example_event(oracle: ModuleType) -> None:
+def test_spec_example_event() -> None:
     event = oracle.validate("/in.json", 7, event_line())
     assert (event.event_id, event.user_id, oracle.fmt(event.time_stamp)) == (
         "893479324983546",
@@ -257,35 +237,35 @@ def test_spec_example_event(oracle: ModuleType) -> None:
         (-9223372036854775808, -9223372036854775808),
     ],
 )
-def test_valid_user_ids(oracle: ModuleType, user_id: Any, expected: int) -> None:
+def test_valid_user_ids(user_id: Any, expected: int) -> None:
     assert oracle.validate("/in.json", 1, with_user_id(user_id)).user_id == expected
 
 
-def test_user_id_in_exponent_form_is_an_integer(oracle: ModuleType) -> None:
+def test_user_id_in_exponent_form_is_an_integer() -> None:
     line = event_line().replace('"id": 56456', '"id": 1e3')
     assert oracle.validate("/in.json", 1, line).user_id == 1000
 
 
-def test_action_is_trimmed_and_lower_cased(oracle: ModuleType) -> None:
+def test_action_is_trimmed_and_lower_cased() -> None:
     assert oracle.validate("/in.json", 1, event_line(action=" Page_View ")).activity == "page_view"
     assert oracle.validate("/in.json", 1, event_line(action="\tCLAIM\n")).activity == "claim"
     assert oracle.validate("/in.json", 1, event_line(action="Réservé")).activity == "réservé"
 
 
-def test_numbers_in_text_fields_are_read_as_text(oracle: ModuleType) -> None:
+def test_numbers_in_text_fields_are_read_as_text() -> None:
     event = oracle.validate("/in.json", 1, event_line(event_id=893479324983546, action=42))
     assert (event.event_id, event.activity) == ("893479324983546", "42")
     event = oracle.validate("/in.json", 1, event_line().replace('"893479324983546"', "1.5e3"))
     assert event.event_id == "1.5e3"
 
 
-def test_text_fields_are_trimmed(oracle: ModuleType) -> None:
+def test_text_fields_are_trimmed() -> None:
     line = event_line(event_id="  42\t", timestamp=" 02/29/2016 23:59:59 ")
     event = oracle.validate("/in.json", 1, line)
     assert (event.event_id, oracle.fmt(event.time_stamp)) == ("42", "2016-02-29 23:59:59")
 
 
-def test_lone_surrogate_is_written_as_question_mark(oracle: ModuleType) -> None:
+def test_lone_surrogate_is_written_as_question_mark() -> None:
     line = event_line().replace('"page_view"', '"a\\ud800b"')
     assert oracle.validate("/in.json", 1, line).activity == "a?b"
 
@@ -294,7 +274,7 @@ def test_lone_surrogate_is_written_as_question_mark(oracle: ModuleType) -> None:
 # Files, lines, dedup and the three tables
 
 
-def test_bad_inputs_fixture_counts(oracle: ModuleType) -> None:
+def test_bad_inputs_fixture_counts() -> None:
     tables = oracle.build([FIXTURES / "bad_inputs.jsonl"])
     reasons = Counter(row[2] for row in tables["rejected_events"])
     assert reasons == {
@@ -312,7 +292,7 @@ def test_bad_inputs_fixture_counts(oracle: ModuleType) -> None:
     assert sum(int(row[4]) for row in tables["hrly_granular_activity"]) == 13
 
 
-def test_bad_inputs_fixture_rows(oracle: ModuleType) -> None:
+def test_bad_inputs_fixture_rows() -> None:
     tables = oracle.build([FIXTURES / "bad_inputs.jsonl"])
     source = str((FIXTURES / "bad_inputs.jsonl").resolve())
     rejected = {int(row[1]): row for row in tables["rejected_events"]}
@@ -375,23 +355,23 @@ def test_bad_inputs_fixture_rows(oracle: ModuleType) -> None:
     assert {row[0] for row in hourly} == {"2017020220", "2017020221", "2017020222"}
 
 
-def test_empty_file_gives_empty_tables(oracle: ModuleType) -> None:
+def test_empty_file_gives_empty_tables() -> None:
     tables = oracle.build([FIXTURES / "empty.jsonl"])
     assert tables == {"user_activity": [], "hrly_granular_activity": [], "rejected_events": []}
 
 
-def test_missing_file_fails_naming_the_path(oracle: ModuleType, tmp_path: Path) -> None:
+def test_missing_file_fails_naming_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
     with pytest.raises(FileNotFoundError, match=r"nope\.json"):
         oracle.build([missing])
 
 
-def test_only_the_default_timestamp_format_is_supported(oracle: ModuleType) -> None:
+def test_only_the_default_timestamp_format_is_supported() -> None:
     with pytest.raises(ValueError, match="MM/dd/yyyy HH:mm:ss"):
         oracle.build([FIXTURES / "empty.jsonl"], timestamp_format="yyyy-MM-dd HH:mm:ss")
 
 
-def test_blank_lines_and_line_endings(oracle: ModuleType, tmp_path: Path) -> None:
+def test_blank_lines_and_line_endings(tmp_path: Path) -> None:
     bad = "not json"
     data = f"\r\n{event_line()}\r\n \t\x0b\f\r{bad}\n\n{bad}\r\n"
     path = write(tmp_path / "e.json", data)
@@ -400,7 +380,7 @@ def test_blank_lines_and_line_endings(oracle: ModuleType, tmp_path: Path) -> Non
     assert [(row[1], row[4]) for row in tables["rejected_events"]] == [("4", bad), ("6", bad)]
 
 
-def test_only_cr_and_lf_break_lines(oracle: ModuleType, tmp_path: Path) -> None:
+def test_only_cr_and_lf_break_lines(tmp_path: Path) -> None:
     line = event_line(action="a\u2028b\x85c")  # ensure_ascii=False keeps them raw in the line
     assert "\u2028" in line
     path = write(tmp_path / "e.json", line + "\n" + "\u00a0\n")
@@ -409,15 +389,13 @@ def test_only_cr_and_lf_break_lines(oracle: ModuleType, tmp_path: Path) -> None:
     assert [row[1:3] for row in tables["rejected_events"]] == [["2", "malformed_json"]]
 
 
-def test_invalid_utf8_is_replaced_not_fatal(oracle: ModuleType, tmp_path: Path) -> None:
+def test_invalid_utf8_is_replaced_not_fatal(tmp_path: Path) -> None:
     data = event_line(action="XY").encode("utf-8").replace(b"XY", b"\xffX") + b"\n"
     tables = oracle.build([write(tmp_path / "e.json", data)])
     assert tables["user_activity"][0][5] == "\ufffdx"
 
 
-def test_dedup_keeps_earliest_time_even_from_a_later_file(
-    oracle: ModuleType, tmp_path: Path
-) -> None:
+def test_dedup_keeps_earliest_time_even_from_a_later_file(tmp_path: Path) -> None:
     first = write(tmp_path / "a.json", event_line(timestamp="02/02/2017 20:22:00", action="late"))
     second = write(tmp_path / "b.json", event_line(timestamp="02/02/2017 20:21:59", action="early"))
     tables = oracle.build([second, first])
@@ -427,7 +405,7 @@ def test_dedup_keeps_earliest_time_even_from_a_later_file(
     ]
 
 
-def test_dedup_tie_goes_to_the_file_sorted_first(oracle: ModuleType, tmp_path: Path) -> None:
+def test_dedup_tie_goes_to_the_file_sorted_first(tmp_path: Path) -> None:
     first = write(tmp_path / "a.json", event_line(action="from_a"))
     second = write(tmp_path / "b.json", event_line(action="from_b"))
     tables = oracle.build([second, first])  # the order given does not matter
@@ -435,7 +413,7 @@ def test_dedup_tie_goes_to_the_file_sorted_first(oracle: ModuleType, tmp_path: P
     assert tables["rejected_events"][0][0] == str(second.resolve())
 
 
-def test_dedup_tie_in_one_file_goes_to_the_earlier_line(oracle: ModuleType, tmp_path: Path) -> None:
+def test_dedup_tie_in_one_file_goes_to_the_earlier_line(tmp_path: Path) -> None:
     lines = [event_line(action="one"), event_line(action="two"), event_line(action="three")]
     tables = oracle.build([write(tmp_path / "a.json", "\n".join(lines))])
     assert [row[5] for row in tables["user_activity"]] == ["one"]
@@ -445,14 +423,14 @@ def test_dedup_tie_in_one_file_goes_to_the_earlier_line(oracle: ModuleType, tmp_
     ]
 
 
-def test_dedup_ignores_rejected_lines(oracle: ModuleType, tmp_path: Path) -> None:
+def test_dedup_ignores_rejected_lines(tmp_path: Path) -> None:
     lines = [event_line(timestamp="02/02/2017 20:00:00", url=""), event_line()]
     tables = oracle.build([write(tmp_path / "a.json", "\n".join(lines))])
     assert len(tables["user_activity"]) == 1
     assert [row[2] for row in tables["rejected_events"]] == ["invalid_url"]
 
 
-def test_tables_are_sorted_with_nulls_first(oracle: ModuleType, tmp_path: Path) -> None:
+def test_tables_are_sorted_with_nulls_first(tmp_path: Path) -> None:
     lines = [
         with_user_id(10).replace("893479324983546", "1"),
         with_user_id(9).replace("893479324983546", "2"),
@@ -479,7 +457,7 @@ def test_tables_are_sorted_with_nulls_first(oracle: ModuleType, tmp_path: Path) 
     ]
 
 
-def test_directory_and_glob_inputs(oracle: ModuleType, tmp_path: Path) -> None:
+def test_directory_and_glob_inputs(tmp_path: Path) -> None:
     write(tmp_path / "b.json", event_line(event_id="b"))
     write(tmp_path / "a.json", event_line(event_id="a"))
     write(tmp_path / "_SUCCESS", "not json")
@@ -492,7 +470,7 @@ def test_directory_and_glob_inputs(oracle: ModuleType, tmp_path: Path) -> None:
         oracle.resolve_inputs(str(tmp_path / "nothing*.json"))
 
 
-def test_cli_writes_three_csvs(oracle: ModuleType, tmp_path: Path) -> None:
+def test_cli_writes_three_csvs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert oracle.main(["--events", str(FIXTURES / "*.jsonl"), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
@@ -514,7 +492,7 @@ def test_cli_writes_three_csvs(oracle: ModuleType, tmp_path: Path) -> None:
     assert oracle.main(["--events", str(tmp_path / "missing.json"), "--out", str(out)]) == 2
 
 
-def test_csv_quoting_is_rfc4180(oracle: ModuleType, tmp_path: Path) -> None:
+def test_csv_quoting_is_rfc4180(tmp_path: Path) -> None:
     tables = {
         "user_activity": [["1", "2017-02-02 20:22:00", "x", "", "", 'a,b"c\rd\ne']],
         "hrly_granular_activity": [],
