@@ -163,26 +163,32 @@ def flight_recording_option() -> str:
     return f"-XX:StartFlightRecording=filename={path},settings=profile"
 
 
-def finish_class_archive(pending: Path, succeeded: bool, timeout: float = 120.0) -> None:
-    """Keep the archive the driver's JVM wrote as it exited, once it is whole.
+def wait_for_jvm_exit(marker: str, timeout: float = 120.0) -> bool:
+    """Wait until no process started with `marker` in its command line is left.
 
-    The JVM outlives dbt's Python process by the seconds it takes to write the
-    archive, so wait for every process started with this archive path to end.
+    The driver's JVM outlives dbt's Python process by the seconds it takes to
+    write what it writes as it exits (the class archive, a flight recording).
+    False if one still runs after `timeout` seconds.
     """
-    marker = f"-XX:ArchiveClassesAtExit={pending}".encode()
+    needle = marker.encode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         writers = []
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             try:
-                if marker in cmdline.read_bytes():
+                if needle in cmdline.read_bytes():
                     writers.append(cmdline)
             except OSError:
                 continue  # the process ended while we looked
         if not writers:
-            break
+            return True
         time.sleep(0.5)
-    else:
+    return False
+
+
+def finish_class_archive(pending: Path, succeeded: bool, timeout: float = 120.0) -> None:
+    """Keep the archive the driver's JVM wrote as it exited, once it is whole."""
+    if not wait_for_jvm_exit(f"-XX:ArchiveClassesAtExit={pending}", timeout):
         return  # still writing: leave it, a later run writes a new one
     if succeeded and pending.exists():
         os.replace(pending, CLASS_ARCHIVE)
@@ -266,7 +272,8 @@ def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[s
         *extra,
     ]
     java_options, archive_written = driver_java_options()
-    java_options = " ".join(filter(None, [java_options, flight_recording_option()]))
+    recording = flight_recording_option()
+    java_options = " ".join(filter(None, [java_options, recording]))
     env = {
         **os.environ,
         "WEB_EVENTS_HOME": str(PROJECT_DIR),
@@ -275,6 +282,12 @@ def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[s
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, check=False)
     if archive_written is not None:
         finish_class_archive(archive_written, succeeded=result.returncode == 0)
+    if recording and not wait_for_jvm_exit(recording):
+        print(
+            "warning: the Spark driver's JVM still runs 120 s after dbt ended; the "
+            "recording in WEB_EVENTS_JFR may not be whole yet",
+            file=sys.stderr,
+        )
     if result.returncode != 0:
         raise PipelineError(
             f"dbt build failed (exit {result.returncode}); its log is above and in "

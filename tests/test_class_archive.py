@@ -79,3 +79,30 @@ def test_the_archive_is_kept_only_after_the_jvm_writing_it_has_ended(archive: Pa
         writer.wait()
     pipeline.finish_class_archive(pending, succeeded=True, timeout=5.0)
     assert archive.read_bytes() == b"half written"
+
+
+def test_a_recorded_run_returns_once_the_jvm_has_written_the_recording(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = tmp_path / "run.jfr"
+    monkeypatch.setenv("WEB_EVENTS_JFR", str(recording))
+    marker = pipeline.flight_recording_option()
+    jvms: list[subprocess.Popen[bytes]] = []
+
+    def dbt_whose_jvm_outlives_it(command: list[str], **kwargs: object) -> object:
+        # stands for the driver JVM: it writes the recording after dbt has returned
+        write_later = f"import time; time.sleep(2); open({str(recording)!r}, 'wb').write(b'jfr')"
+        jvms.append(subprocess.Popen([sys.executable, "-c", write_later, marker]))
+        wait_until_listed(jvms[-1].pid, marker)
+        env = kwargs["env"]
+        assert isinstance(env, dict) and marker in env["WEB_EVENTS_DRIVER_JAVA_OPTIONS"]
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(pipeline.subprocess, "run", dbt_whose_jvm_outlives_it)
+    try:
+        pipeline.dbt_build("/events.json", tmp_path / "exports", "local", [])
+        assert recording.read_bytes() == b"jfr"
+    finally:
+        for jvm in jvms:
+            jvm.kill()
+            jvm.wait()
