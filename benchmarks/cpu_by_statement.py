@@ -34,10 +34,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from benchmarks.dbt_statement_times import (  # noqa: E402
-    LogError,
     Timing,
     add_log_arguments,
-    invocation_lines,
+    chosen_invocation,
     timings,
 )
 
@@ -129,10 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jfr", type=Path, required=True, help="the recording (WEB_EVENTS_JFR)")
     add_log_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        lines = invocation_lines(args.log, args.invocation)
-    except LogError as error:
-        print(f"error: {error}", file=sys.stderr)
+    lines = chosen_invocation(args)
+    if lines is None:
         return 1
     try:
         samples = read_samples(args.jfr)

@@ -134,14 +134,21 @@ def invocation_lines(log: Path, invocation: int) -> list[str]:
     return runs[invocation]
 
 
+def chosen_invocation(args: argparse.Namespace) -> list[str] | None:
+    """The lines of the invocation the options chose, or None once the reason is printed."""
+    try:
+        return invocation_lines(args.log, args.invocation)
+    except LogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_log_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        lines = invocation_lines(args.log, args.invocation)
-    except LogError as error:
-        print(f"error: {error}", file=sys.stderr)
+    lines = chosen_invocation(args)
+    if lines is None:
         return 1
     found = timings(lines)
     status = sum(t.seconds for t in found)
