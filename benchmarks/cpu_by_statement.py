@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -55,7 +56,8 @@ def sample_clocks(jfr_json: str) -> list[float]:
 
 def read_samples(jfr: Path) -> list[float]:
     """The execution samples of a JFR recording (via the JDK's `jfr` tool)."""
-    tool = shutil.which("jfr") or str(Path(sys.executable).parent / "jfr")
+    # the JDK's bin folder holds it; JAVA_HOME names that JDK when PATH does not
+    tool = shutil.which("jfr") or str(Path(os.environ.get("JAVA_HOME", "/usr")) / "bin" / "jfr")
     command = ["print", "--json", "--stack-depth", "1", "--events", "jdk.ExecutionSample"]
     result = subprocess.run(
         [tool, *command, str(jfr)],
@@ -82,19 +84,17 @@ def first_clock(clocks: Sequence[float]) -> float:
 def attribute(samples: Sequence[float], found: Sequence[Timing]) -> tuple[Counter[Timing], int]:
     """Samples per statement (split evenly among the statements running at once), and the
     number of samples taken while none ran. Clock times are unwrapped past midnight."""
-    spans = [t for t in found if t.started is not None and t.ended is not None]
+    spans = [
+        (t.started, t.ended, t) for t in found if t.started is not None and t.ended is not None
+    ]
     if not spans:
         return Counter(), len(samples)
-    origin = first_clock([t.started for t in spans if t.started is not None])
+    origin = first_clock([start for start, _, _ in spans])
 
     def since_origin(clock: float) -> float:
         return (clock - origin) % DAY
 
-    intervals = [
-        (since_origin(t.started), since_origin(t.ended), t)
-        for t in spans
-        if t.started is not None and t.ended is not None
-    ]
+    intervals = [(since_origin(start), since_origin(end), t) for start, end, t in spans]
     shares: Counter[Timing] = Counter()
     outside = 0
     for sample in samples:

@@ -104,10 +104,6 @@ def timings(lines: list[str]) -> list[Timing]:
     return found
 
 
-class LogError(Exception):
-    """The log cannot give the invocation asked for; printed as one line."""
-
-
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose the log and the invocation, and how many statements to show."""
     parser.add_argument("--log", type=Path, default=Path("logs/dbt.log"))
@@ -117,30 +113,26 @@ def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def invocation_lines(log: Path, invocation: int) -> list[str]:
-    """The lines of one dbt invocation in `log` (counted as Python counts: -1 is the last)."""
+def chosen_invocation(args: argparse.Namespace) -> list[str] | None:
+    """The lines of the dbt invocation `--log` and `--invocation` chose (counted as Python
+    counts: -1 is the last), or None once the reason there is none is printed."""
     try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = args.log.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as error:
-        raise LogError(f"cannot read {log}: {error.strerror}") from error
+        print(f"error: cannot read {args.log}: {error.strerror}", file=sys.stderr)
+        return None
     runs = [run for run in invocations(lines) if run]
     if not runs:
-        raise LogError(f"no dbt invocation in {log}")
-    if not -len(runs) <= invocation < len(runs):
-        raise LogError(
-            f"no invocation {invocation} in {log}: it holds {len(runs)} "
-            f"(--invocation 0 to {len(runs) - 1}, or -1 for the last)"
-        )
-    return runs[invocation]
-
-
-def chosen_invocation(args: argparse.Namespace) -> list[str] | None:
-    """The lines of the invocation the options chose, or None once the reason is printed."""
-    try:
-        return invocation_lines(args.log, args.invocation)
-    except LogError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: no dbt invocation in {args.log}", file=sys.stderr)
         return None
+    if not -len(runs) <= args.invocation < len(runs):
+        print(
+            f"error: no invocation {args.invocation} in {args.log}: it holds {len(runs)} "
+            f"(--invocation 0 to {len(runs) - 1}, or -1 for the last)",
+            file=sys.stderr,
+        )
+        return None
+    return runs[args.invocation]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,8 @@ STATE_DIR = PROJECT_DIR / ".run"
 CLASS_ARCHIVE = STATE_DIR / "spark-driver-classes.jsa"
 QUIET_CLASS_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 GLOB_CHARS = set("*?[{")
+# how long to wait for the driver's JVM to finish writing at exit (class archive, recording)
+JVM_EXIT_TIMEOUT = 120.0
 
 
 class PipelineError(Exception):
@@ -163,7 +165,7 @@ def flight_recording_option() -> str:
     return f"-XX:StartFlightRecording=filename={path},settings=profile"
 
 
-def wait_for_jvm_exit(marker: str, timeout: float = 120.0) -> bool:
+def wait_for_jvm_exit(marker: str, timeout: float = JVM_EXIT_TIMEOUT) -> bool:
     """Wait until no process started with `marker` in its command line is left.
 
     The driver's JVM outlives dbt's Python process by the seconds it takes to
@@ -186,7 +188,7 @@ def wait_for_jvm_exit(marker: str, timeout: float = 120.0) -> bool:
     return False
 
 
-def finish_class_archive(pending: Path, succeeded: bool, timeout: float = 120.0) -> None:
+def finish_class_archive(pending: Path, succeeded: bool, timeout: float = JVM_EXIT_TIMEOUT) -> None:
     """Keep the archive the driver's JVM wrote as it exited, once it is whole."""
     if not wait_for_jvm_exit(f"-XX:ArchiveClassesAtExit={pending}", timeout):
         return  # still writing: leave it, a later run writes a new one
@@ -284,8 +286,8 @@ def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[s
         finish_class_archive(archive_written, succeeded=result.returncode == 0)
     if recording and not wait_for_jvm_exit(recording):
         print(
-            "warning: the Spark driver's JVM still runs 120 s after dbt ended; the "
-            "recording in WEB_EVENTS_JFR may not be whole yet",
+            f"warning: the Spark driver's JVM still runs {JVM_EXIT_TIMEOUT:.0f} s after dbt "
+            "ended; the recording in WEB_EVENTS_JFR may not be whole yet",
             file=sys.stderr,
         )
     if result.returncode != 0:
