@@ -19,12 +19,17 @@ def test_a_repeated_step_reports_its_median_and_every_run() -> None:
     assert (step.seconds, step.peak_rss_mb, step.runs) == (20.0, 1200, (30.0, 10.0, 20.0))
     full = bench.Step("(b) full", 40.0, 1000, 2000)
     incremental = bench.Step("(c) incremental", 10.0, 10, 2000)
+    idle = bench.Step("(d) no new file", 8.0, 0, 1500)
     args = argparse.Namespace(events=1000, bad_share=0.02, repeat=3)
-    report = bench.render([step, full, incremental], args)
-    assert "| (a) plain | 20.0 | 30.0, 10.0, 20.0 | 1,000 |" in report
+    report = bench.render([step, full, incremental, idle], args)
+    assert "| (a) plain | 20.0 | 30.0, 10.0, 20.0 | 1,000 | 50 | 1,200 |" in report
     assert "| (b) full | 40.0 | 40.0 | 1,000 |" in report
+    # a run without events has no rate
+    assert "| (d) no new file | 8.0 | 8.0 | 0 | - | 1,500 |" in report
     assert "--repeat 3`" in report
     assert "b/a = 2.00" in report and "c/b = 0.25" in report
+    assert "(d), a run with no new file, takes 80% of (c)" in report
+    assert "(c) <= 0.25 x (a) = 5.0 s" in report
 
 
 def test_logs_are_numbered_only_when_the_steps_repeat(tmp_path: Path) -> None:
