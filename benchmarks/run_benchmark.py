@@ -258,7 +258,9 @@ def main() -> int:
 
     python = sys.executable
     plain = [python, "benchmarks/plain_pyspark_job.py", "--events", str(events_dir)]
+    # (b), (c) and (d) are the same `make run`, on the same tables and export folder
     pipeline = [python, "scripts/pipeline.py", "run", "--events", str(events_dir)]
+    pipeline += ["--export-dir", str(work / "exports")]
     plain_runs, full_runs, incremental_runs = [], [], []
     for run in range(1, args.repeat + 1):
         plain_runs.append(
@@ -272,7 +274,7 @@ def main() -> int:
         full_runs.append(
             timed(
                 "(b) make run (full)",
-                [*pipeline, "--export-dir", str(work / "exports"), "--full-refresh"],
+                [*pipeline, "--full-refresh"],
                 args.events,
                 log_path(logs, "b_full", run, args.repeat),
             )
@@ -285,7 +287,7 @@ def main() -> int:
         incremental_runs.append(
             timed(
                 "(c) make run (+1% new file)",
-                [*pipeline, "--export-dir", str(work / "exports")],
+                pipeline,
                 added,
                 log_path(logs, "c_incremental", run, args.repeat),
             )
@@ -293,7 +295,7 @@ def main() -> int:
     idle_runs = [
         timed(
             "(d) make run (no new file)",
-            [*pipeline, "--export-dir", str(work / "exports")],
+            pipeline,
             0,
             log_path(logs, "d_no_new_file", run, args.repeat),
         )
