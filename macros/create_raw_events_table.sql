@@ -32,7 +32,9 @@
     {%- call statement('create_raw_events_schema') -%}
         create schema if not exists {{ lines.schema }}
     {%- endcall -%}
-    {%- for relation in [lines, files] -%}
+    {%- set listing = source('web_events', 'file_listing') -%}
+    {%- set listing_path = resolve_path(var('file_listing_path') or '.run/' ~ target.name ~ '-' ~ target.schema ~ '/listing.json') -%}
+    {%- for relation in [lines, files, listing] -%}
         {%- set existing = adapter.get_relation(relation.database, relation.schema, relation.identifier) -%}
         {%- if existing is not none -%}
             {%- do adapter.drop_relation(existing) -%}
@@ -41,11 +43,29 @@
     {%- call statement('create_raw_event_files') -%}
         create table {{ files }} (value string)
         using text
-        options (path '{{ events_path | replace("\\", "\\\\") | replace("'", "\\'") }}')
+        options (path {{ sql_string(events_path) }})
     {%- endcall -%}
     {%- call statement('create_raw_event_lines') -%}
         create view {{ lines }} as
         {{ raw_event_lines_sql(files) }}
+    {%- endcall -%}
+    {#- a missing listing reads as empty: nothing is read, nothing removed -#}
+    {%- call statement('create_file_listing') -%}
+        create table {{ listing }} (
+            run_id string,
+            events_path string,
+            file_path string,
+            size_bytes bigint,
+            modified_at string,
+            fingerprint string,
+            line_count bigint,
+            last_line_complete boolean,
+            prefix_bytes bigint,
+            prefix_fingerprint string,
+            non_blank_lines bigint
+        )
+        using json
+        options (path {{ sql_string(listing_path) }})
     {%- endcall -%}
     {{ return('') }}
 {% endmacro %}
@@ -71,6 +91,29 @@
     {%- if where is not none %}
     where {{ where }}
     {%- endif %}
+{% endmacro %}
+
+{#-
+    The raw lines of the files that `files_query` names (file paths as
+    file_path_of_uri gives them), filtered where Spark prunes its listing by
+    name: the names are looked up before the model runs (in_query_results),
+    so no other file is read. dbt sees the source `raw_event_lines` as the
+    model's input (at parse time, and in unit tests, where fixtures stand in
+    for it); the run reads the files table under it.
+-#}
+{% macro raw_event_lines_of_files(files_query) %}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        (
+            select * from {{ source('web_events', 'raw_event_lines') }}
+            where {{ in_query_results(file_path_of_uri('file_path'), files_query) }}
+        )
+    {%- else -%}
+        ({{ raw_event_lines_sql(
+            raw_event_files_relation(),
+            where=in_query_results(file_path_of_uri('_metadata.file_path'), files_query),
+        ) }}
+        )
+    {%- endif -%}
 {% endmacro %}
 
 {#- The external text table under `raw_event_lines` (same schema). -#}

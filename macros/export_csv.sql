@@ -67,26 +67,20 @@
 {#-
     The export of a day-partitioned mart, rewriting only the days that changed.
 
-    `<model>__csv_parts` is an external CSV table partitioned like the mart, located
-    at the export's folder; its table properties say up to which instant of
-    Spark's clock (`web_events.exported_through`) and into which folder
-    (`web_events.exported_to`) the files are current.
+    `<model>__csv_parts` is an external CSV table partitioned like the mart,
+    located at the export's folder.
 
-    Full export (first run, --full-refresh, another export_dir, no mark, or
-    the var `export_all`, which `make run` sets when the folder is missing):
-    empty the folder (leaving a header-only part at its root, which also
-    gives an empty mart its header), re-create the table over it and write
-    every day. Otherwise: the days in which `touched_by` has rows decided
-    after the mark (new, late or displaced events) are rewritten by a
-    dynamic partition overwrite; a day the mart no longer has is emptied
-    by a static overwrite of that partition with no rows. The mark moves only
-    after the files are written, so a failed export is redone next run.
-
-    Returns the statement that moves the mark; the others run before it.
+    Full export (first run, --full-refresh, or the var `export_all`, which
+    `make run` sets when a part file of the last finished run is missing, or
+    a table over another folder): empty the folder (leaving a header-only part
+    at its root, which also gives an empty mart its header), re-create the
+    table over it and write every day. Otherwise: the days the latest run
+    decided in `touched_by` (touched_partitions: new, late or displaced
+    events) are rewritten by a dynamic partition overwrite; a day the mart no
+    longer has is emptied by a static overwrite of that partition with no
+    rows.
 -#}
 {% macro export_csv_partitions(spec, target_dir, touched_by) %}
-    {#- the two marks, each read and written below -#}
-    {%- set through_property, folder_property = 'web_events.exported_through', 'web_events.exported_to' -%}
     {%- set column = spec.partition_by -%}
     {%- set export = api.Relation.create(
         database=this.database, schema=this.schema, identifier=this.identifier ~ '__csv_parts', type='table'
@@ -94,11 +88,15 @@
     {%- set existing = adapter.get_relation(
         database=this.database, schema=this.schema, identifier=export.identifier
     ) -%}
-    {%- set marks = table_properties(existing) if existing is not none else {} -%}
-    {%- set since = marks.get(through_property) -%}
+    {#- the table over another export folder (a run with another export_dir) -#}
+    {%- set location = namespace(path=none) -%}
+    {%- if existing is not none -%}
+        {%- for row in run_query('describe table extended ' ~ export).rows if row[0] == 'Location' -%}
+            {%- set location.path = row[1] | replace('file:', '', 1) -%}
+        {%- endfor -%}
+    {%- endif -%}
     {%- set full = flags.FULL_REFRESH or var('export_all', false) or touched_by is none
-        or since is none or marks.get(folder_property) != target_dir -%}
-    {%- set now = spark_now() -%}
+        or location.path != target_dir -%}
     {%- set select_list = spec.columns | join(', ') -%}
 
     {%- if full -%}
@@ -118,12 +116,11 @@
             options ({{ csv_export_options() }}, 'partitionOverwriteMode' 'dynamic')
             partitioned by ({{ column }})
             location {{ sql_string(target_dir) }}
-            tblproperties ({{ sql_string(folder_property) }} = {{ sql_string(target_dir) }})
         {%- endset -%}
         {%- do run_query(create) -%}
         {%- set days = none -%}
     {%- else -%}
-        {%- set days = touched_partitions(touched_by, since) -%}
+        {%- set days = touched_partitions(touched_by) -%}
         {%- set present = [] -%}
         {%- for row in run_query('show partitions ' ~ this).rows -%}
             {%- do present.append(row[0].split('=', 1)[1]) -%}
@@ -137,14 +134,12 @@
     {%- endif -%}
 
     {%- if days is none or days | length > 0 -%}
-        {%- set write -%}
-            insert overwrite table {{ export }} partition ({{ column }})
-            select {{ select_list }}, {{ column }}
-            from {{ this }}
-            where {{ in_partitions(column, days) }}
-            order by {{ column }}, {{ spec.order_by | join(', ') }}
-        {%- endset -%}
-        {%- do run_query(write) -%}
+        insert overwrite table {{ export }} partition ({{ column }})
+        select {{ select_list }}, {{ column }}
+        from {{ this }}
+        where {{ in_partitions(column, days) }}
+        order by {{ column }}, {{ spec.order_by | join(', ') }}
+    {%- else -%}
+        select 1 as no_day_changed
     {%- endif -%}
-    {{ return(set_table_properties(export, {through_property: now})) }}
 {% endmacro %}

@@ -1,31 +1,35 @@
 """Run the web-events pipeline the way `make run` does.
 
-1. Check that the events path exists (a file, a folder or a glob), so a typo
-   fails in a second with a clear message instead of after Spark has started;
-   for a Thrift target, check that its server accepts connections.
-2. `dbt build` (models, seeds and data tests; unit tests belong to `make test`)
-   with `events_path` and `export_dir` as absolute paths, and
-   `data_tests_scope: new_rows`: data tests read only the rows written since
-   all the tests of their model last passed (macros/tests/data_test_scope.sql).
-3. Publish the exports: each mart's post-hook left sorted CSV parts under
+1. List the events path (a file, a folder or a glob) and fingerprint the files
+   that are new or changed since the last run that finished
+   (scripts/file_listing.py), without starting Spark. A path that matches
+   nothing, a hidden file named directly, or a file whose bytes already read
+   changed fails here with one line; for a Thrift target, the server must
+   accept connections.
+2. When nothing changed since the last finished run (the same files, sizes
+   and modification times, the same project files and settings, the exports
+   in place), say so and stop: no Spark work.
+3. Otherwise write the listing to `.run/<target>-<schema>/listing.json` (the
+   dbt source `file_listing`) and run `dbt build` (models, seeds and data
+   tests; unit tests belong to `make test`). The model `load_ledger` decides
+   from the listing what is read; data tests read only what this run wrote
+   (`data_tests_scope: new_rows`). The tables are rebuilt from every file
+   (`--full-refresh`) on the first run, on a new events path, when asked, and
+   after a run that did not finish.
+4. Publish the exports: each mart's post-hook left sorted CSV parts under
    `<export_dir>/_parts/<table>/` (for user_activity one sub-folder per day;
    they are kept, and a run rewrites only the days that changed); they are
    joined in order under one header into a temporary file renamed to
    `<export_dir>/<table>.csv`, which replaces the old file atomically (a
    reader never sees half a file).
-4. Print a summary: events read, accepted, rejected per reason, files written.
-
-The tables are incremental: a run stages only the files it has not seen. The
-state belongs to one events path, so when the path differs from the last
-successful run's (kept in `.run/<target>-<schema>.json`), or no run is recorded, the
-run rebuilds every table (`--full-refresh`).
+5. Record the run as finished (`.run/<target>-<schema>/finished.json`) and
+   print a summary: events read, accepted, rejected per reason, files written.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import glob
 import json
 import os
 import shutil
@@ -43,6 +47,12 @@ from typing import BinaryIO
 import jinja2
 import yaml
 
+if __package__ in (None, ""):  # run as a script: make the project root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import file_listing
+from scripts.file_listing import FinishedRun, ListingError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXPORT_TABLES = ("user_activity", "hrly_granular_activity", "rejected_events")
 PARTS_DIR = "_parts"
@@ -55,7 +65,6 @@ STATE_DIR = PROJECT_DIR / ".run"
 # archive (another Java or Spark) ignores it.
 CLASS_ARCHIVE = STATE_DIR / "spark-driver-classes.jsa"
 QUIET_CLASS_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
-GLOB_CHARS = set("*?[{")
 # how long to wait for the driver's JVM to finish writing at exit (class archive, recording)
 JVM_EXIT_TIMEOUT = 120.0
 
@@ -90,47 +99,44 @@ class Summary:
 
 
 def is_uri(path: str) -> bool:
-    """s3a://bucket/x, hdfs://nn/x: not checked locally (the server reads them)."""
+    """s3a://bucket/x, hdfs://nn/x: files the run command cannot list."""
     scheme, sep, _ = path.partition("://")
     return bool(sep) and scheme.isalnum() and scheme != "file"
 
 
 def resolve_events_path(events: str) -> str:
-    """The absolute events path, or PipelineError when nothing is there."""
+    """The absolute events path, or PipelineError when it cannot be listed."""
+    if not events.strip():
+        raise PipelineError(
+            "EVENTS is empty: name a JSON-lines file, a folder or a glob (make run EVENTS=...)"
+        )
     if is_uri(events):
-        return events
+        raise PipelineError(
+            f"events path '{events}': the run command lists local files only; "
+            "copy the files to a local folder, or run dbt yourself"
+        )
     local = events.removeprefix("file://")
     path = Path(local).expanduser()
     if not path.is_absolute():
         path = Path.cwd() / path
-    if GLOB_CHARS & set(local):
-        if not glob.glob(str(path)):
-            raise PipelineError(f"events path '{events}' matches no file (glob: {path})")
-    elif not path.exists():
-        raise PipelineError(f"events path '{events}' does not exist (looked for {path})")
     return str(path)
 
 
-def state_file(target: str) -> Path:
-    """Where the last successful run of this target and schema is recorded."""
+def run_dir(target: str) -> Path:
+    """Where the listing and the record of the last finished run of this target and schema live."""
     schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
-    return STATE_DIR / f"{target}-{schema}.json"
+    return STATE_DIR / f"{target}-{schema}"
 
 
-def needs_full_refresh(events_path: str, target: str) -> str | None:
+def full_refresh_reason(events_path: str, folder: Path, finished: FinishedRun | None) -> str | None:
     """Why this run must rebuild everything, or None when it can be incremental."""
-    try:
-        previous = json.loads(state_file(target).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"no earlier run recorded for target '{target}'"
-    if previous.get("events_path") != events_path:
-        return f"the events path changed (was {previous.get('events_path')})"
+    if finished is None:
+        if (folder / file_listing.LISTING).exists():
+            return "the last run did not finish, so its tables cannot be trusted"
+        return "no earlier run recorded for this target and schema"
+    if finished.events_path != events_path:
+        return f"the events path changed (was {finished.events_path})"
     return None
-
-
-def record_run(events_path: str, target: str) -> None:
-    STATE_DIR.mkdir(exist_ok=True)
-    state_file(target).write_text(json.dumps({"events_path": events_path}) + "\n", "utf-8")
 
 
 def class_archive_options() -> str | None:
@@ -239,25 +245,43 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def exports_missing(export_dir: Path) -> bool:
-    """True when a table's parts are not all there (a first run, or the folder was removed).
+def export_parts(export_dir: Path) -> list[str]:
+    """The CSV part files under `<export_dir>/_parts/`, relative to it."""
+    parts_dir = export_dir / PARTS_DIR
+    return sorted(
+        str(path.relative_to(parts_dir))
+        for path in parts_dir.glob("*/**/*")
+        if path.is_file() and (path.name.startswith("part-") or path.name == "_SUCCESS")
+    )
+
+
+def exports_incomplete(export_dir: Path, finished: FinishedRun | None) -> bool:
+    """True when a CSV, or a part file the last finished run left, is missing.
 
     The day-partitioned export keeps its parts between runs and rewrites only
     the days that changed, so without them it must write every day again.
     """
-    return any(not (export_dir / PARTS_DIR / t / "_SUCCESS").exists() for t in EXPORT_TABLES)
+    if finished is None:
+        return True
+    if any(not (export_dir / f"{table}.csv").exists() for table in EXPORT_TABLES):
+        return True
+    parts_dir = export_dir / PARTS_DIR
+    return any(not (parts_dir / part).exists() for part in finished.export_parts)
 
 
-def dbt_build(events_path: str, export_dir: Path, target: str, extra: Sequence[str]) -> None:
-    # data tests read only the rows no passing test run has read yet
-    dbt_vars = {
+def build_vars(events_path: str, export_dir: Path, listing: Path) -> dict[str, object]:
+    """The vars every run passes to dbt (more are added only when needed: a change
+    of vars makes dbt parse the whole project again, which takes seconds)."""
+    return {
         "events_path": events_path,
         "export_dir": str(export_dir),
+        "file_listing_path": str(listing),
+        # data tests read only the rows this run wrote
         "data_tests_scope": "new_rows",
-        # only when it matters: a change of vars makes dbt parse the whole
-        # project again (seconds), and a full refresh exports everything anyway
-        "export_all": "--full-refresh" not in extra and exports_missing(export_dir),
     }
+
+
+def dbt_build(dbt_vars: dict[str, object], target: str, extra: Sequence[str]) -> None:
     command = [
         dbt_executable(),
         "build",
@@ -353,19 +377,115 @@ def summarise(files: list[Path]) -> Summary:
     return Summary(accepted=accepted, rejected_by_reason=dict(reasons), files=files)
 
 
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def report_moves_and_removals(files: list[file_listing.ListedFile], known: FinishedRun) -> None:
+    """Name the files read before that are no longer listed: moved (the same
+    content under a new path, which load_ledger does not read again) or gone."""
+    listed = {file.file_path for file in files}
+    new_by_content = {
+        (file.fingerprint, file.size_bytes): file.file_path
+        for file in files
+        if file.file_path not in known.files
+    }
+    moved, removed = [], []
+    for path, file in known.files.items():
+        if path in listed:
+            continue
+        target = new_by_content.get((file.fingerprint, file.size_bytes))
+        if target is None:
+            removed.append(path)
+        else:
+            moved.append(f"{path} -> {target}")
+    if moved:
+        print(f"{len(moved)} file(s) moved or renamed, not read again: {', '.join(moved)}")
+    if removed:
+        warn(
+            f"{len(removed)} file(s) read before are gone; their events stay "
+            f"(the load_ledger table records them as removed): {', '.join(removed)}"
+        )
+
+
 def run(args: argparse.Namespace) -> None:
     events_path = resolve_events_path(args.events)
     export_dir = Path(args.export_dir).expanduser().resolve()
+    try:
+        listing = file_listing.find_files(events_path)
+    except ListingError as error:
+        raise PipelineError(str(error)) from None
+    if listing.hidden:
+        warn(
+            f"{len(listing.hidden)} hidden file(s) skipped (names starting with '_' or '.' "
+            f"are never read): {', '.join(listing.hidden)}"
+        )
     check_thrift_server(args.target)
+    folder = run_dir(args.target)
+    finished = file_listing.read_finished(folder)
     dbt_args = list(args.dbt_args)
-    reason = "asked for" if args.full_refresh else needs_full_refresh(events_path, args.target)
+    dbt_vars = build_vars(events_path, export_dir, folder / file_listing.LISTING)
+    schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
+    project = file_listing.project_fingerprint(
+        PROJECT_DIR, {"target": args.target, "schema": schema, "vars": dbt_vars, "args": dbt_args}
+    )
+    reason = (
+        "asked for" if args.full_refresh else full_refresh_reason(events_path, folder, finished)
+    )
+    if "--full-refresh" in dbt_args:
+        reason = reason or "asked for"
+    stale_exports = exports_incomplete(export_dir, finished)
+    if (
+        reason is None
+        and finished is not None
+        and not stale_exports
+        and finished.project_fingerprint == project
+        and finished.export_dir == str(export_dir)
+        and file_listing.is_unchanged(listing.files, finished)
+    ):
+        print(
+            f"Nothing new since run {finished.run_id}: no file added, grown, changed or "
+            "removed, the project and its settings unchanged, the exports in place.",
+            flush=True,
+        )
+        print(summarise([export_dir / f"{table}.csv" for table in EXPORT_TABLES]).render())
+        return
+    known = finished if reason is None else None
+    files = [
+        file_listing.measure(path, known.files.get(path) if known else None)
+        for path in listing.files
+    ]
+    changed = file_listing.changed_files(files, known)
+    if changed:
+        raise PipelineError(
+            f"{len(changed)} file(s) already read changed (not only appended to): "
+            f"{', '.join(changed)}. Restore them, or rebuild every table from the files "
+            "as they are now with `make run FULL_REFRESH=1`"
+        )
+    if known is not None:
+        report_moves_and_removals(files, known)
     if reason and "--full-refresh" not in dbt_args:
         print(f"Rebuilding every table (--full-refresh): {reason}.", flush=True)
         dbt_args.append("--full-refresh")
-    dbt_build(events_path, export_dir, args.target, dbt_args)
-    files = publish(export_dir)
-    record_run(events_path, args.target)
-    print(summarise(files).render())
+    if reason is None and (stale_exports or finished.export_dir != str(export_dir)):
+        dbt_vars["export_all"] = True
+    run_id = file_listing.new_run_id()
+    file_listing.forget_finished(folder)
+    file_listing.write_listing(folder, files, run_id, events_path)
+    dbt_build(dbt_vars, args.target, dbt_args)
+    written = publish(export_dir)
+    file_listing.record_finished(
+        folder,
+        FinishedRun(
+            run_id=run_id,
+            events_path=events_path,
+            export_dir=str(export_dir),
+            project_fingerprint=project,
+            export_parts=export_parts(export_dir),
+            files={},
+        ),
+    )
+    print(summarise(written).render())
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

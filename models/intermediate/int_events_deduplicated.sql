@@ -1,16 +1,18 @@
 {#-
-    SPEC rule 8 on top of rules 1-7, and the pipeline's state: every line ever
-    staged with its final `rejection_reason` (NULL = accepted). Of the valid
-    lines sharing an event_id, the one with the earliest event time is kept
-    (ties: the file loaded first, then the file name, then the line); the
-    others are `duplicate_event`.
+    SPEC rule 8 on top of rules 1-7: every line ever staged with its final
+    `rejection_reason` (NULL = accepted). Of the valid lines sharing an
+    event_id, the one with the earliest event time is kept (ties: the smaller
+    file path, then the earlier line; never the load order, so files arriving
+    one by one give what a full rebuild gives); the others are
+    `duplicate_event`.
 
     Incremental: a run decides only the lines staged since the last run. A
     new line competes with the events already accepted under its event_id, so
     an event_id accepted in an earlier file makes the new line a duplicate, and
     a new line with an earlier time displaces the accepted one (which becomes
-    `duplicate_event`). `decided_at` records when each row's reason was last
-    decided; the marts use it to recompute only the partitions that changed.
+    `duplicate_event`). `decided_in_run` records the run that last decided
+    each row's reason; the marts recompute, test and export the days of the
+    latest run's decisions.
 
     The line's text is not carried: it is the widest column and only the
     rejected lines need it (rejected_events takes it from stg_web_events), so
@@ -31,23 +33,20 @@
 ) }}
 
 {%- set columns = [
-    'source_file', 'line_number', 'loaded_at', 'event_id', 'user_id',
+    'source_file', 'line_number', 'run_id', 'loaded_at', 'event_id', 'user_id',
     'time_stamp', 'url_level1', 'url_level2', 'url_level3', 'activity',
 ] -%}
 {%- set partition_date = 'coalesce(to_date(time_stamp), to_date(loaded_at))' -%}
 
 {%- if is_incremental() %}
-{#- files are decided whole and once, also if staging was rebuilt (e.g.
-    after a crash) while this table was not -#}
-{%- set undecided_files -%}
-    select distinct staged.source_file
+{#- the lines of the runs not decided yet (the staged runs newer than this
+    table's newest), as literals so that Spark skips older staged files -#}
+{%- set undecided_runs -%}
+    select distinct staged.run_id
     from {{ ref('int_events_validated') }} as staged
-    where staged.source_file not in (
-        select distinct decided.source_file
-        from {{ this }} as decided
-    )
+    where staged.run_id > (select coalesce(max(decided.run_id), '') from {{ this }} as decided)
 {%- endset %}
-{%- set is_new_line = in_query_results('source_file', undecided_files) %}
+{%- set is_new_line = in_query_results('run_id', undecided_runs) %}
 {#- the days this run can change: those of the new lines, and those of the
     events accepted earlier under an event_id that comes again -#}
 {%- set touchable_days -%}
@@ -116,7 +115,7 @@ ranked as (
             when rejection_reason is null
                 then row_number() over (
                     partition by rejection_reason is null, event_id
-                    order by time_stamp, loaded_at, source_file, line_number
+                    order by time_stamp, source_file, line_number
                 )
         end as event_id_rank
     from candidates
@@ -138,7 +137,7 @@ changed as (
 decided as (
     select
         *,
-        current_timestamp() as decided_at
+        (select max(new_lines.run_id) from new_lines) as decided_in_run
     from changed
 )
 {%- if is_incremental() %},
@@ -149,7 +148,7 @@ unchanged_in_touched_days as (
         {{ columns | join(',\n        ') }},
         earlier.rejection_reason,
         earlier.partition_date,
-        earlier.decided_at
+        earlier.decided_in_run
     from {{ this }} as earlier
     where
         {{ in_touchable_days }}
@@ -177,6 +176,6 @@ final as (
 select
     {{ columns | join(',\n    ') }},
     rejection_reason,
-    decided_at,
+    decided_in_run,
     partition_date
 from final

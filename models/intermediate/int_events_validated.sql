@@ -16,6 +16,7 @@ trimmed as (
     select
         source_file,
         line_number,
+        run_id,
         loaded_at,
         raw_record,
         _corrupt_record,
@@ -40,6 +41,7 @@ normalised as (
     select
         source_file,
         line_number,
+        run_id,
         loaded_at,
         raw_record,
         _corrupt_record,

@@ -4,7 +4,7 @@
 
     Incremental: partitioned by day; a run recounts only the days in which
     int_events_deduplicated changed, from user_activity (already updated in
-    the same run). `decided_at` is the newest decision counted in the row.
+    the same run). `decided_in_run` is the newest decision counted in the row.
 -#}
 {%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
@@ -12,7 +12,6 @@
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
     post_hook=[
         "{{ export_csv() }}",
-        "{{ record_decided_through() }}",
     ],
     meta={
         'export': {
@@ -37,7 +36,7 @@ hourly as (
         activity,
         count(*) as activity_count,
         count(distinct user_id) as user_count,
-        max(decided_at) as decided_at,
+        max(decided_in_run) as decided_in_run,
         event_date
     from user_activity
     group by date_format(time_stamp, 'yyyyMMddHH'), url_level1, url_level2, activity, event_date

@@ -3,7 +3,7 @@
     it broke. Nothing is dropped silently: non-blank lines = user_activity rows
     + rejected_events rows.
 
-    The CSV export leaves out `loaded_at` and `decided_at` so that re-running
+    The CSV export leaves out `loaded_at` and `decided_in_run` so that re-running
     the same build gives byte-identical files (SPEC); the table keeps them.
     Incremental like user_activity: only the days that changed are rewritten
     (rows only ever join this table, so no day empties).
@@ -13,7 +13,6 @@
     partition_by=['partition_date'],
     post_hook=[
         "{{ export_csv() }}",
-        "{{ record_decided_through() }}",
     ],
     meta={
         'export': {
@@ -49,7 +48,7 @@ final as (
         rejected.event_id,
         lines.raw_record,
         rejected.loaded_at,
-        rejected.decided_at,
+        rejected.decided_in_run,
         rejected.partition_date
     from rejected
     inner join lines

@@ -14,7 +14,6 @@
     pre_hook="{{ drop_partitions('event_date', touched_partitions(ref('int_events_deduplicated'))) }}",
     post_hook=[
         "{{ export_csv(touched_by=ref('int_events_deduplicated')) }}",
-        "{{ record_decided_through() }}",
     ],
     meta={
         'export': {
@@ -52,8 +51,9 @@ final as (
         activity,
         source_file,
         line_number,
+        run_id,
         loaded_at,
-        decided_at,
+        decided_in_run,
         partition_date as event_date
     from events
 )

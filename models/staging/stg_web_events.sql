@@ -9,9 +9,10 @@
     text in `_corrupt_record` and has NULL fields, as Spark's own JSON reader
     does in PERMISSIVE mode.
 
-    Incremental: a run reads only the files not staged before (new files
-    dropped into the `events_path` folder); files are taken as immutable once
-    staged. `--full-refresh` re-reads everything.
+    What it reads is what the load ledger says this run reads: the new files
+    whole, and the lines after the old ones of files that grew (`first_line`
+    to `last_line` of the ledger's rows not staged yet). Only those files are
+    listed by Spark; a grown file is read whole and its old lines skipped.
 -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
@@ -33,16 +34,17 @@
     (monotonically_increasing_id) by shuffling all of its rows, the whole
     text, which costs more than reading the files again. Both reads split the
     same files into the same partitions, so each line gets the same row_id.
+    Only the files the ledger names are read (raw_event_lines_of_files).
 -#}
-{%- if is_incremental() %}
-{#- only the files not staged yet, filtered where Spark prunes the listing by
-    name (old files are not read) #}
-{%- set lines_relation = '(\n' ~ raw_event_lines_sql(raw_event_files_relation(), where=not_yet_staged('_metadata.file_path')) ~ '\n    )' %}
-{%- else %}
-{%- set lines_relation = source('web_events', 'raw_event_lines') %}
-{%- endif %}
+{%- set reads = ledger_reads_to_stage() %}
+{%- set lines_relation = raw_event_lines_of_files('select file_path from (' ~ reads ~ ') as reads') %}
 
 with
+
+reads as (
+    -- the ledger's line ranges this run stages
+    {{ reads }}
+),
 
 source as (
     select
@@ -84,7 +86,7 @@ numbered as (
     select /*+ broadcast(file_block_offsets) */
         source.raw_record,
         source.source_file_uri,
-        regexp_replace(source.source_file_uri, '^file:', '') as source_file,
+        {{ file_path_of_uri('source.source_file_uri') }} as source_file,
         file_block_offsets.lines_before
         + (source.source_row_id - file_block_offsets.first_row_id)
         + 1 as line_number
@@ -97,14 +99,28 @@ numbered as (
     where not {{ is_blank('source.raw_record') }}
 ),
 
+in_range as (
+    -- a grown file's old lines were staged by an earlier run; lines written
+    -- after the file was listed wait for the next one
+    select /*+ broadcast(reads) */
+        numbered.*,
+        reads.run_id
+    from numbered
+    inner join reads
+        on
+            numbered.source_file = reads.file_path
+            and numbered.line_number between reads.first_line and reads.last_line
+),
+
 parsed as (
     select
         source_file_uri,
         source_file,
         line_number,
+        run_id,
         raw_record,
         {{ parse_json_line('raw_record') }} as parsed_line
-    from numbered
+    from in_range
 ),
 
 objects as (
@@ -112,6 +128,7 @@ objects as (
         source_file_uri,
         source_file,
         line_number,
+        run_id,
         raw_record,
         parsed_line,
         {{ is_json_object_line('raw_record', 'parsed_line') }} as is_object,
@@ -124,6 +141,7 @@ field_texts as (
         source_file_uri,
         source_file,
         line_number,
+        run_id,
         raw_record,
         parsed_line,
         {%- for name, (path, field) in text_fields.items() %}
@@ -189,6 +207,7 @@ final as (
         source_file_uri,
         source_file,
         line_number,
+        run_id,
         current_timestamp() as loaded_at,
         raw_record,
         case when is_corrupt then raw_record end as _corrupt_record,

@@ -37,19 +37,33 @@ def test_files_arriving_over_several_runs_equal_a_full_rebuild(tmp_path: Path) -
     incremental = tmp_path / "incremental"
 
     # an empty first file, then one file, then two at once; with them, a day
-    # whose events a later file moves to the day before (earlier times win)
+    # whose events a later file moves to the day before (earlier times win),
+    # a log that grows, the same event at the same time in two files (the
+    # smaller path wins, although it arrives later), and a rotated file
     emptied = [tmp_path / "day_0001.json", tmp_path / "day_0002.json"]
     emptied[0].write_text(EMPTIED_DAY_BEFORE, encoding="utf-8")
     emptied[1].write_text(EMPTIED_DAY_AFTER, encoding="utf-8")
-    batches = [[], [*files[:1], emptied[0]], [*files[1:], emptied[1]]]
+    ties = [tmp_path / "tie_b.json", tmp_path / "tie_a.json"]
+    for tie, user in zip(ties, (701, 702), strict=True):
+        tie.write_text(_event("tie-1", user, "06/02/2016 12:00:00") + "\n", encoding="utf-8")
+    grown = arrivals / "app.json"
+    log_lines = files[2].read_text(encoding="utf-8").splitlines(keepends=True)
+    batches = [[], [*files[:1], emptied[0], ties[0]], [*files[1:2], emptied[1], ties[1]]]
     (arrivals / "events_0000.json").touch()
     outputs = []
-    for batch in batches:
+    for number, batch in enumerate(batches):
         for file in batch:
             shutil.copy(file, arrivals / file.name)
+        if number == 1:
+            grown.write_text("".join(log_lines[:500]), encoding="utf-8")
+        if number == 2:
+            with grown.open("a", encoding="utf-8") as handle:
+                handle.write("".join(log_lines[500:]))
+            (arrivals / files[0].name).rename(arrivals / ROTATED)
         outputs.append(run_pipeline(arrivals, incremental).check().output)
         if emptied[0] in batch:
             assert b"\n901,2016-06-01 00:00:05," in read_exports(incremental)["user_activity"]
+            assert b"\n701,2016-06-02 12:00:00," in read_exports(incremental)["user_activity"]
         if not batch:  # an empty file gives empty tables: the three headers only
             assert read_exports(incremental) == {
                 name: ",".join(header).encode() + b"\n"
@@ -58,18 +72,29 @@ def test_files_arriving_over_several_runs_equal_a_full_rebuild(tmp_path: Path) -
     # the first run of a new events path rebuilds; the next ones are incremental
     assert "Rebuilding every table" in outputs[0]
     assert all("Rebuilding every table" not in output for output in outputs[1:])
-    check_data_tests_read_only_untested_rows()
+    check_data_tests_read_only_the_latest_run()
 
     # the rebuild also drops the rows injected by the check above
     rebuilt = tmp_path / "rebuilt"
     run_pipeline(arrivals, rebuilt, "local", "--full-refresh").check()
 
-    assert read_exports(incremental) == read_exports(rebuilt)
+    # the rotated file's lines keep the path they were read under
+    incremental_exports = read_exports(incremental)
+    incremental_exports["rejected_events"] = incremental_exports["rejected_events"].replace(
+        str(arrivals / files[0].name).encode() + b",", str(arrivals / ROTATED).encode() + b","
+    )
+    assert incremental_exports == read_exports(rebuilt)
     # the emptied day left the incrementally written export too
     user_activity = read_exports(incremental)["user_activity"]
     assert b",2016-06-01 " not in user_activity
     assert b"\n901,2016-05-31 23:59:55," in user_activity
+    # the tie went to tie_a.json, read in the later run
+    assert b"\n702,2016-06-02 12:00:00," in user_activity
+    assert b"\n701,2016-06-02 12:00:00," not in user_activity
     assert_same_exports(read_exports(rebuilt), oracle_exports([arrivals], tmp_path / "oracle"))
+
+
+ROTATED = "rotated.json.1"
 
 
 def _event(event_id: str, user_id: int, timestamp: str) -> str:
@@ -100,19 +125,23 @@ EMPTIED_DAY_AFTER = "\n".join(
 )
 
 
-# Rows written straight into staging after the runs above: one written long
-# before the last passing tests with a NULL line_number, a new one with a
-# NULL source_file, and a new copy of a staged line (a repeated key).
+# Rows written straight into staging after the runs above: one of an earlier
+# run with a NULL line_number, one of the newest run with a NULL source_file,
+# and a copy of an earlier run's line under the newest run (a repeated key).
 INJECT_BAD_ROWS = """
 insert into {{ ref('stg_web_events') }}
-    (source_file, line_number, loaded_at, raw_record, _corrupt_record)
-select '/tested_long_ago.json', null, timestamp'2000-01-01 00:00:00', '{}', 'injected'
+    (source_file, line_number, run_id, loaded_at, raw_record, _corrupt_record)
+select '/read_long_ago.json', null, '00000000T000000000000Z', timestamp'2000-01-01 00:00:00',
+    '{}', 'injected'
 union all
-select null, 1, current_timestamp(), '{}', 'injected'
+select null, 1, (select max(run_id) from {{ ref('stg_web_events') }}), current_timestamp(),
+    '{}', 'injected'
 union all
 (
-    select source_file, line_number, current_timestamp(), raw_record, 'injected'
+    select source_file, line_number, (select max(run_id) from {{ ref('stg_web_events') }}),
+        current_timestamp(), raw_record, 'injected'
     from {{ ref('stg_web_events') }}
+    where run_id < (select max(run_id) from {{ ref('stg_web_events') }})
     order by source_file, line_number
     limit 1
 )
@@ -120,7 +149,7 @@ union all
 
 STAGING_FACTS = """
 select
-    count(distinct loaded_at) filter (where coalesce(_corrupt_record, '') != 'injected') as loads,
+    count(distinct run_id) filter (where coalesce(_corrupt_record, '') != 'injected') as runs,
     count(*) filter (where line_number is null) as null_line_numbers
 from {{ ref('stg_web_events') }}
 """
@@ -140,29 +169,26 @@ def failed_data_tests() -> set[str]:
         for result in results["results"]
         if result["unique_id"].startswith("test.")
     }
-    assert len(statuses) == 6, run.output[-3000:]
+    assert len(statuses) == 8, run.output[-3000:]
     assert all(status in ("pass", "fail") for status in statuses.values()), run.output[-3000:]
     failed = {name for name, status in statuses.items() if status == "fail"}
     assert (run.returncode != 0) == bool(failed), run.output[-3000:]
     return failed
 
 
-def check_data_tests_read_only_untested_rows() -> None:
-    """`make run`'s data tests read only the rows written since all the tests passed.
+def check_data_tests_read_only_the_latest_run() -> None:
+    """`make run`'s data tests read only the rows of the table's newest run.
 
-    The incremental runs above passed, so staging carries a tested-through
-    mark. A new bad row fails its test, a new row repeating an old key fails
-    the key test, and the old bad row is outside the scope. A failed run does
-    not move the mark: the same tests fail again.
+    A new bad row fails its test, a new row repeating an old key fails the
+    key test, and the bad row of an earlier run is outside the scope (that
+    run's own tests passed).
     """
     run_dbt("show", "--limit", "-1", "--inline", INJECT_BAD_ROWS).check()
     facts = run_dbt("show", "--inline", STAGING_FACTS).check()
-    # each file was staged by exactly one run (the empty first one stages no
-    # line), and the old bad row is there for a whole-table test to find
+    # lines were staged by two runs (the empty first one stages no line),
+    # and the old bad row is there for a whole-table test to find
     assert re.search(r"\|\s*2\s*\|\s*1\s*\|", facts.output), facts.output
-    new_rows_failures = {
+    assert failed_data_tests() == {
         "not_null_stg_web_events_source_file",
         "unique_combination_of_columns_stg_web_events_source_file__line_number",
     }
-    assert failed_data_tests() == new_rows_failures
-    assert failed_data_tests() == new_rows_failures
