@@ -56,7 +56,10 @@ from scripts.file_listing import FinishedRun, ListingError
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXPORT_TABLES = ("user_activity", "hrly_granular_activity", "rejected_events")
 PARTS_DIR = "_parts"
-STATE_DIR = PROJECT_DIR / ".run"
+# The run command's own files (the run's file listing, the record of the last
+# finished run, the JVM class archive); WEB_EVENTS_RUN_DIR moves them, e.g. to
+# a folder a Thrift server elsewhere can read the listing from.
+STATE_DIR = Path(os.environ.get("WEB_EVENTS_RUN_DIR") or PROJECT_DIR / ".run")
 # A class-data-sharing archive of the classes the Spark driver loads when dbt
 # starts it (the `local` target): the first run writes it when its JVM exits,
 # later runs map it instead of loading and verifying ~15,000 classes from the

@@ -25,7 +25,7 @@ from tests.e2e.harness import PROJECT_DIR
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 SPARK_DOCKERFILE = PROJECT_DIR / "docker" / "spark.Dockerfile"
 DBT_DOCKERFILE = PROJECT_DIR / "docker" / "dbt.Dockerfile"
-SHARED_PATHS = ("/web_events/data", "/web_events/exports")
+SHARED_PATHS = ("/web_events/data", "/web_events/exports", "/web_events/run")
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
 
@@ -127,6 +127,7 @@ def test_folders_have_the_same_path_wherever_they_are_shared(
     for path in SHARED_PATHS:
         assert len({mounts(services[name])[path] for name in ("spark-thrift", "dbt")}) == 1
     assert mounts(services["spark-worker"])["/web_events/warehouse"] == "warehouse"
+    assert services["dbt"]["environment"]["WEB_EVENTS_RUN_DIR"] == "/web_events/run"
 
 
 def test_the_dbt_service_runs_the_pipeline_on_the_thrift_target(
