@@ -47,7 +47,7 @@ file_mismatches as (
         on
             latest_reads.file_path = staged_lines.source_file
             and latest_reads.run_id = staged_lines.run_id
-    where coalesce(latest_reads.non_blank_lines, -1) != coalesce(staged_lines.line_count, -1)
+    where coalesce(latest_reads.non_blank_lines, 0) != coalesce(staged_lines.line_count, 0)
 ),
 
 totals as (
