@@ -37,7 +37,12 @@ from pyspark.sql.types import StringType, StructField, StructType
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from benchmarks.plain_pyspark_job import HOST, PATH, TIMESTAMP_FORMAT  # noqa: E402
+from benchmarks.plain_pyspark_job import (  # noqa: E402
+    HOST,
+    PATH,
+    TIMESTAMP_FORMAT,
+    hourly_activity,
+)
 
 EVENT_SCHEMA = StructType(
     [
@@ -91,18 +96,6 @@ def user_activity(events: DataFrame) -> DataFrame:
         F.get(path_levels, 0).alias("url_level2"),
         F.get(path_levels, 1).alias("url_level3"),
         F.col("action").alias("activity"),
-    )
-
-
-def hourly_activity(activity: DataFrame) -> DataFrame:
-    return activity.groupBy(
-        F.date_format("time_stamp", "yyyyMMddHH").alias("time_bucket"),
-        "url_level1",
-        "url_level2",
-        "activity",
-    ).agg(
-        F.count("*").alias("activity_count"),
-        F.countDistinct("user_id").alias("user_count"),
     )
 
 
