@@ -1,18 +1,25 @@
 """`make bench`: the dbt pipeline against plain PySpark jobs, on generated events.
 
-In one run, on the same machine and data:
+In one run, on the same machine and data (N events, 2M unless told, spread over 14 days):
   (a') the seed's one-file script as a plain PySpark job (benchmarks/seed_style_job.py: an
-      explicit schema, DROPMALFORMED, unsorted CSV folders) on N events;
+      explicit schema, DROPMALFORMED, unsorted CSV folders) on the N events;
   (a'') SPEC's whole contract (rules 1-8, decisions as Parquet, three sorted CSV files) as one
       hand-written PySpark job (benchmarks/spec_single_job.py) on the same N events;
-  (a) the plain single PySpark job (benchmarks/plain_pyspark_job.py) on N events;
+  (a) the plain single PySpark job (benchmarks/plain_pyspark_job.py) on the N events;
   (b) the full pipeline (`scripts/pipeline.py run --full-refresh`, what `make run` does)
       on the same N events;
-  (c) the pipeline again after a second file with 1% more events arrives (late events
-      for old hours and cross-file duplicates among them): an incremental run;
-  (d) the pipeline once more with no new file: the part of (c) that does not shrink
-      with the new data (Python, dbt, the JVM and metastore, every model's look-ups and
-      data tests).
+  (c) the realistic increment, an incremental `make run` after the next day's file arrives
+      (next_day_file): N/100 events on the day after the first file's last day, about 0.5% of
+      them late by up to 6 hours (so in the last day already loaded), plus 100 lines of the
+      first file's last hour copied verbatim (cross-file duplicates);
+  (d) the pipeline once more with no new file, right after (c) finished: the part of (c) that
+      does not shrink with the new data (Python, dbt, the JVM and metastore, every model's
+      look-ups and data tests);
+  (c') the worst-case increment, reported without a target, an incremental `make run` after
+      a file of N/100 new events spread over every day of the first file (next_file), and
+      100 lines of the first file again from end to end, half moved an hour earlier so that
+      they displace the accepted events.
+(b), (c), (d) and (c') are the same `make run` on the same tables and export folder.
 The targets are (b) <= 2.0 x (a'), (c) <= 0.25 x (b) and (d) <= 0.2 x (a'); the first two
 together need (c) <= 0.5 x (a'), which the table prints next to (d).
 Each step is timed wall-clock as a user would (JVM start included), with the peak
@@ -20,15 +27,20 @@ resident memory of its whole process tree sampled from /proc. The table is print
 and appended to benchmarks/results.md.
 
 This VM's speed drifts by up to 1.5x between minutes, so `--repeat N` runs (a'), (a''),
-(a) and (b) in turn N times, then (c) N times (each after one more 1% file), then (d) N
-times, and reports each step's median; the table lists every run.
+(a) and (b) in turn N times, then (c) N times (each after one more day's file: the day after
+the latest file's last day, its duplicates copied from that file), then (d) N times, then (c')
+N times (each after one more worst-case file), and reports each step's median; the table
+lists every run.
 
-Usage: python benchmarks/run_benchmark.py [--events 2000000] [--bad-share 0.02] [--repeat 1]
+Usage: python benchmarks/run_benchmark.py [--events 2000000] [--days 14] [--bad-share 0.02]
+    [--repeat 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import platform
 import random
@@ -39,7 +51,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -50,13 +62,20 @@ from scripts.generate_events import generate  # noqa: E402
 RESULTS = PROJECT_DIR / "benchmarks" / "results.md"
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
 CROSS_FILE_DUPLICATES = 100
+# The first file's span, and the realistic increment (c): the next day's events over its first
+# 23.5 hours (the generator's clock wanders a little, and none may spill into the day after),
+# this share of them late by up to this many hours, and CROSS_FILE_DUPLICATES lines of the
+# day before again
+FIRST_FILE_DAYS = 14
+NEXT_DAY_SPAN_DAYS = 23.5 / 24
+NEXT_DAY_LATE_SHARE, NEXT_DAY_LATE_HOURS = 0.005, 6
 # The PySpark baselines, run before (b) in this order: (step name, script, log stem, output)
 BASELINES = (
     ("(a') seed-style PySpark job", "benchmarks/seed_style_job.py", "a1_seed_style", "seed"),
     ("(a'') SPEC in one PySpark job", "benchmarks/spec_single_job.py", "a2_spec_single", "spec"),
     ("(a) plain PySpark job", "benchmarks/plain_pyspark_job.py", "a_plain", "plain"),
 )
-# The issue's targets: (b) <= 2.0 x (a'), (c) <= 0.25 x (b), (d) <= 0.2 x (a')
+# The issue's targets: (b) <= 2.0 x (a'), (c) <= 0.25 x (b), (d) <= 0.2 x (a'); (c') has none
 FULL_TARGET, INCREMENTAL_TARGET, IDLE_TARGET = 2.0, 0.25, 0.2
 
 
@@ -117,6 +136,7 @@ RATIOS = (
     Ratio("b", "a''"),
     Ratio("b", "a"),
     Ratio("c", "b", INCREMENTAL_TARGET),
+    Ratio("c'", "b"),
     Ratio("d", "a'", IDLE_TARGET),
 )
 
@@ -202,31 +222,113 @@ def last_timestamp(path: Path) -> datetime:
     return newest
 
 
-def next_file(first: Path, latest: Path, out: Path, events: int, seed: int, index: int = 0) -> int:
-    """1% more events after the latest file's window, 20% of them late, plus duplicates.
+def event_day(line: str) -> date | None:
+    """The day of an event line SPEC accepts (as far as a glance tells), else None."""
+    try:
+        event = json.loads(line)
+        user = event["user"]
+        valid = (
+            isinstance(event["event_id"], str)
+            and event["event_id"].strip() != ""
+            and isinstance(user, dict)
+            and str(user["id"]).isdigit()
+            and str(event["action"]).strip() != ""
+            and str(event["url"]) != ""
+        )
+        when = datetime.strptime(event["timestamp"], TIMESTAMP_FORMAT)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return when.date() if valid else None
 
-    The cross-file duplicates are lines of the first file again: half exact copies
-    (rejected as duplicate_event), half moved one hour earlier (they win, and the
-    events accepted from the first file become the duplicates). `index` numbers the
-    added files (0 for the first): each gets its own event ids and random stream.
+
+def lines_of_day(path: Path, day: date, wanted: int) -> list[str]:
+    """Good lines of `day` from the end of a file: at least `wanted` of them, or every one.
+
+    Reads the file's tail, twice as much each time, until it holds `wanted` such lines,
+    starts before `day` (the generated files are in time order but for a few late lines and
+    copies) or is the whole file.
     """
-    start = last_timestamp(latest) + timedelta(seconds=1)
-    generate(
+    size, span = path.stat().st_size, 1 << 20
+    while True:
+        with path.open("rb") as handle:
+            handle.seek(max(0, size - span))
+            lines = handle.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+        if span < size:
+            lines = lines[1:]  # the first may be cut
+        days = [event_day(line) for line in lines]
+        found = [line for line, line_day in zip(lines, days, strict=True) if line_day == day]
+        oldest = next((line_day for line_day in days if line_day is not None), day)
+        if len(found) >= wanted or oldest < day or span >= size:
+            return found
+        span *= 2
+
+
+def next_day_file(latest: Path, out: Path, events: int, seed: int, index: int = 0) -> int:
+    """The realistic increment (c): the day after the latest file's last day.
+
+    `events` new events spread over that day, about NEXT_DAY_LATE_SHARE of them late: in the
+    NEXT_DAY_LATE_HOURS hours before the day starts, so in the last day already loaded. Then
+    CROSS_FILE_DUPLICATES good lines of the latest file's last day (picked among its last
+    ones, as a sender re-sending its latest batch would; from the day before too if that day
+    has barely begun) copied verbatim: each is rejected as duplicate_event. `index` numbers
+    the added day files (0 for the first): each gets its own event ids and random stream.
+    Returns the lines written.
+    """
+    last_day = last_timestamp(latest).date()
+    day = last_day + timedelta(days=1)
+    stats = generate(
         out,
-        events=events - CROSS_FILE_DUPLICATES,
-        late_share=0.2,
-        start_event_id=9_000_000_000_000 + index * 1_000_000_000,
-        start=start.strftime(TIMESTAMP_FORMAT),
-        seed=seed + 1 + index,
+        events=events,
+        late_share=NEXT_DAY_LATE_SHARE,
+        late_hours=NEXT_DAY_LATE_HOURS,
+        days=NEXT_DAY_SPAN_DAYS,
+        start=f"{day:%m/%d/%Y} 00:00:00",
+        start_event_id=8_000_000_000_000 + index * 1_000_000_000,
+        seed=seed + 101 + index,
     )
-    rng = random.Random(seed + index)
-    with first.open(encoding="utf-8") as handle:
-        head = [line for _, line in zip(range(200_000), handle, strict=False)]
-    good = [line for line in head if '"timestamp"' in line and '"id"' in line]
-    picked = rng.sample(good, CROSS_FILE_DUPLICATES)
+    candidates = lines_of_day(latest, last_day, 20 * CROSS_FILE_DUPLICATES)
+    if len(candidates) < CROSS_FILE_DUPLICATES:
+        candidates += lines_of_day(latest, last_day - timedelta(days=1), 20 * CROSS_FILE_DUPLICATES)
+    picked = random.Random(seed + 100 + index).sample(
+        candidates, min(CROSS_FILE_DUPLICATES, len(candidates))
+    )
     with out.open("a", encoding="utf-8") as handle:
-        for index, line in enumerate(picked):
-            if index % 2:
+        handle.writelines(line if line.endswith("\n") else line + "\n" for line in picked)
+    print(
+        f"{out.name}: {events:,} events on {day:%Y-%m-%d} ({stats.late} of them late, "
+        f"on {last_day:%Y-%m-%d}) and {len(picked)} lines of {latest.name} again",
+        flush=True,
+    )
+    return events + len(picked)
+
+
+def next_file(first: Path, latest: Path, out: Path, events: int, seed: int, index: int = 0) -> int:
+    """The worst-case increment (c'): `events` new events spread over every day of the
+    first file, plus CROSS_FILE_DUPLICATES copies of its lines.
+
+    The new events are the first file's good lines taken evenly from end to end,
+    each under a new event id (so every day the first file covers gets late
+    events to recompute). The last CROSS_FILE_DUPLICATES lines are lines of the
+    first file again, also from end to end: half exact copies (rejected as
+    duplicate_event), half moved one hour earlier (they win, and the events
+    accepted from the first file become the duplicates). `index` numbers the
+    added files (0 for the first): each gets its own event ids and random stream.
+    `latest` is unused: the spread does not depend on the files added since.
+    """
+    del latest
+    with first.open(encoding="utf-8") as handle:
+        good = [line for line in handle if '"timestamp"' in line and '"id"' in line]
+    wanted = events - CROSS_FILE_DUPLICATES
+    step = max(1, len(good) // max(1, wanted))
+    new_id = 9_000_000_000_000 + index * 1_000_000_000
+    rng = random.Random(seed + index)
+    with out.open("w", encoding="utf-8") as handle:
+        for number, line in enumerate(good[::step][:wanted]):
+            old_id = line.split('"event_id"', 1)[1].split('"')[1]
+            line = line.replace(f'"{old_id}"', f'"{new_id + number}"', 1)
+            handle.write(line if line.endswith("\n") else line + "\n")
+        for number, line in enumerate(rng.sample(good, CROSS_FILE_DUPLICATES)):
+            if number % 2:
                 text = line.rsplit('"timestamp"', 1)[1].split('"')[1]
                 try:
                     moved = datetime.strptime(text, TIMESTAMP_FORMAT) - timedelta(hours=1)
@@ -257,13 +359,15 @@ def commit() -> str:
 def render(steps: list[Step], args: argparse.Namespace) -> str:
     """The table of the steps (each with a letter RATIOS names), then the ratios."""
     by_key = {s.key: s for s in steps}
-    c, d = by_key["c"], by_key["d"]
+    c, d, worst = by_key["c"], by_key["d"], by_key["c'"]
     header = (
-        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.events:,} events "
-        f"({args.bad_share:.0%} bad), then +{c.events:,}\n\n"
+        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {args.events:,} events over "
+        f"{args.days:g} days ({args.bad_share:.0%} bad), then +{c.events:,} (the next day) "
+        f"and +{worst.events:,} (worst case)\n\n"
         f"Commit {commit()}. Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}; command: `python benchmarks/run_benchmark.py "
         f"--events {args.events}"
+        + (f" --days {args.days:g}" if args.days != FIRST_FILE_DAYS else "")
         + (f" --repeat {args.repeat}" if args.repeat > 1 else "")
         + "`\n\n"
     )
@@ -290,6 +394,9 @@ def render(steps: list[Step], args: argparse.Namespace) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument(
+        "--days", type=float, default=FIRST_FILE_DAYS, help="the first file's span in days"
+    )
     parser.add_argument("--bad-share", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work-dir", type=Path, default=PROJECT_DIR / ".bench")
@@ -306,11 +413,12 @@ def main() -> int:
     events_dir.mkdir(parents=True)
     logs.mkdir()
     first = events_dir / "events_0001.json"
-    print(f"generating {args.events:,} events into {first} ...", flush=True)
-    generate(first, events=args.events, bad_share=args.bad_share, seed=args.seed)
+    print(f"generating {args.events:,} events over {args.days:g} days into {first} ...", flush=True)
+    generate(first, events=args.events, bad_share=args.bad_share, seed=args.seed, days=args.days)
+    added = (events_dir / f"events_{n:04d}.json" for n in itertools.count(2))
 
     python = sys.executable
-    # (b), (c) and (d) are the same `make run`, on the same tables and export folder
+    # (b), (c), (d) and (c') are the same `make run`, on the same tables and export folder
     pipeline = [python, "scripts/pipeline.py", "run", "--events", str(events_dir)]
     pipeline += ["--export-dir", str(work / "exports")]
     runs: list[Step] = []
@@ -334,17 +442,18 @@ def main() -> int:
         )
     latest = first
     for run in range(1, args.repeat + 1):
-        added_file = events_dir / f"events_{run + 1:04d}.json"
-        added = next_file(first, latest, added_file, args.events // 100, args.seed, run - 1)
-        latest = added_file
+        day_file = next(added)
+        lines = next_day_file(latest, day_file, args.events // 100, args.seed, run - 1)
+        latest = day_file
         runs.append(
             timed(
-                "(c) make run (+1% new file)",
+                "(c) make run (next day, +1%)",
                 pipeline,
-                added,
-                log_path(logs, "c_incremental", run, args.repeat),
+                lines,
+                log_path(logs, "c_next_day", run, args.repeat),
             )
         )
+    # right after a finished run: nothing new
     runs += [
         timed(
             "(d) make run (no new file)",
@@ -354,6 +463,18 @@ def main() -> int:
         )
         for run in range(1, args.repeat + 1)
     ]
+    for run in range(1, args.repeat + 1):
+        worst_file = next(added)
+        lines = next_file(first, latest, worst_file, args.events // 100, args.seed, run - 1)
+        latest = worst_file
+        runs.append(
+            timed(
+                "(c') make run (+1% worst case)",
+                pipeline,
+                lines,
+                log_path(logs, "c2_worst_case", run, args.repeat),
+            )
+        )
     report = render(median_steps(runs), args)
     print(report)
     with RESULTS.open("a", encoding="utf-8") as handle:

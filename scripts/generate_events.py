@@ -3,10 +3,12 @@
 Good events use hipages-style URLs (with and without a scheme; `www.`, `w3.` or no prefix;
 0-4 path levels; some query strings and fragments), the four sample actions and a few thousand
 users. Timestamps (`MM/dd/yyyy HH:mm:ss`, UTC) increase through the run, about 4,400 events an
-hour, so each of several files covers a later window. On request a share of the lines is bad
-(spread evenly over every bad kind in SPEC.md, see BAD_KINDS), duplicate (an earlier event's id
-again, from this or an earlier file: an exact copy, or the same event with an earlier or later
-time) or late (a new event in an hour before the file's window).
+hour (with `--days D`: at the pace that spreads the run's good events over about D days, not
+more on average), so each of several files covers a later window. On request a share of the
+lines is bad (spread evenly over every bad kind in SPEC.md, see BAD_KINDS), duplicate (an
+earlier event's id again, from this or an earlier file: an exact copy, or the same event with an
+earlier or later time) or late (a new event in one of the `--late-hours` hours, 3 unless told,
+before the hour the file's window starts in).
 
 The same arguments give byte-identical output. The generator streams with constant memory:
 lines come from precomputed pools and one f-string, written in chunks.
@@ -27,6 +29,7 @@ import argparse
 import bisect
 import calendar
 import json
+import math
 import random
 import sys
 import time
@@ -42,6 +45,7 @@ CHUNK_LINES = 8192
 USER_POOL_BITS = 13
 PAGE_POOL_BITS = 12
 GAP_POOL_BITS = 6
+DEFAULT_LATE_HOURS = 3
 USER_COUNT = 3000
 RECENT_MEMORY = 1024
 OLD_MEMORY = 512
@@ -183,7 +187,28 @@ def make_url(rng: random.Random, pick: dict[str, Callable[[], str]]) -> str:
     return f"{prefix}{domain}{pick['port']()}{path}"
 
 
-def make_pools(rng: random.Random) -> Pools:
+def make_gaps(gap_total: int | None) -> list[int]:
+    """The seconds between good events: 0.81 s on average, or `gap_total` over the pool's 64."""
+    size = 1 << GAP_POOL_BITS
+    if gap_total is None:
+        return [0] * 24 + [1] * 28 + [2] * 12  # 64 gaps, 0.81 s on average
+    base, longer = divmod(gap_total, size)
+    return [base + 1] * longer + [base] * (size - longer)
+
+
+def gap_total_for(days: float, events: int, bad_share: float, duplicate_share: float) -> int:
+    """The gap pool's total that spreads the good events over about `days` days, not more.
+
+    Bad and duplicate lines do not move the clock; late lines don't either, but they are
+    counted as if they did, so that on average the span stays under `days`. (The gaps are
+    drawn at random, so the span can still run over by a few standard deviations of their
+    sum: about 0.5 s x sqrt(events).)
+    """
+    moving = max(1.0, events * (1 - bad_share - duplicate_share))
+    return max(0, math.ceil((1 << GAP_POOL_BITS) * days * 86_400 / moving) - 1)
+
+
+def make_pools(rng: random.Random, gap_total: int | None = None) -> Pools:
     pick = {
         "prefix": weighted(rng, PREFIXES),
         "domain": weighted(rng, DOMAINS),
@@ -195,8 +220,8 @@ def make_pools(rng: random.Random) -> Pools:
     urls = tuple(make_url(rng, pick) for _ in range(1 << PAGE_POOL_BITS))
     actions = tuple(pick["action"]() for _ in urls)
     pages = tuple(f'"action" : "{a}", "url" : "{u}"' for a, u in zip(actions, urls, strict=True))
-    gaps = [0] * 24 + [1] * 28 + [2] * 12  # 64 gaps, 0.81 s on average
-    rng.shuffle(gaps)
+    gaps = make_gaps(gap_total)
+    rng.shuffle(gaps)  # draws the same numbers for any pool of the same size
     minute_seconds = tuple(f"{s // 60:02d}:{s % 60:02d}" for s in range(3600))
     return Pools(users, pages, urls, actions, tuple(gaps), minute_seconds)
 
@@ -291,6 +316,7 @@ class Generator:
     bad_share: float
     duplicate_share: float
     late_share: float
+    late_hours: int = DEFAULT_LATE_HOURS
     stats: Stats = field(default_factory=Stats)
     memory: Memory = field(default_factory=Memory)
     bad_turn: int = 0
@@ -329,8 +355,9 @@ class Generator:
         return event_line(event_id, user, page, format_timestamp(seconds))
 
     def late(self, window_start: int) -> str:
-        """A new event 1-3 hours before the hour the file's window starts in."""
-        hour = window_start - window_start % 3600 - 3600 * (1 + int(self.rng.random() * 3))
+        """A new event 1-`late_hours` hours before the hour the file's window starts in."""
+        back = 1 + int(self.rng.random() * self.late_hours)
+        hour = window_start - window_start % 3600 - 3600 * back
         seconds = hour + int(self.rng.random() * 3600)
         user = self.pools.users[int(self.rng.random() * len(self.pools.users))]
         page = self.pools.pages[int(self.rng.random() * len(self.pools.pages))]
@@ -420,23 +447,36 @@ def generate(
     start_event_id: int = DEFAULT_START_EVENT_ID,
     seed: int = 0,
     start: str = DEFAULT_START,
+    days: float | None = None,
+    late_hours: int = DEFAULT_LATE_HOURS,
 ) -> Stats:
-    """Write `events` lines over `files` files (one file: `out`; more: `out/events_NNNN.json`)."""
+    """Write `events` lines over `files` files (one file: `out`; more: `out/events_NNNN.json`).
+
+    `days`: spread the good events over about that many days (at most, on average) instead of
+    about 4,400 an hour. `late_hours`: late events fall in the 1-`late_hours` hours before the
+    hour a file's window starts in. Without them the output is what it always was.
+    """
     if events < 0 or files < 1:
         raise ValueError("events must be >= 0 and files >= 1")
+    if (days is not None and days < 0) or late_hours < 1:
+        raise ValueError("days must be >= 0 and late_hours >= 1")
     if min(bad_share, duplicate_share, late_share) < 0 or (
         bad_share + duplicate_share + late_share > 1
     ):
         raise ValueError("shares must be >= 0 and add up to at most 1")
     rng = random.Random(seed)
+    gap_total = None
+    if days is not None:
+        gap_total = gap_total_for(days, events, bad_share, duplicate_share)
     generator = Generator(
         rng=rng,
-        pools=make_pools(rng),
+        pools=make_pools(rng, gap_total),
         clock=parse_start(start),
         next_id=start_event_id,
         bad_share=bad_share,
         duplicate_share=duplicate_share,
         late_share=late_share,
+        late_hours=late_hours,
     )
     paths = output_paths(Path(out), files)
     for n, path in enumerate(paths):
@@ -459,6 +499,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--start", default=DEFAULT_START, help="first timestamp, MM/dd/yyyy HH:mm:ss"
     )
+    parser.add_argument(
+        "--days", type=float, help="spread the good events over about this many days"
+    )
+    parser.add_argument(
+        "--late-hours",
+        type=int,
+        default=DEFAULT_LATE_HOURS,
+        help="late events fall up to this many hours before a file's window",
+    )
     return parser.parse_args(argv)
 
 
@@ -474,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
         start_event_id=args.start_event_id,
         seed=args.seed,
         start=args.start,
+        days=args.days,
+        late_hours=args.late_hours,
     )
     print(stats.as_json())
     return 0
