@@ -11,9 +11,18 @@
 {#-
     The ledger's reads that stg_web_events has not staged yet: one row per
     file and run, with the lines to take (`first_line` to `last_line`). On a
-    full build, every read in the ledger.
+    full build, every read in the ledger; none where the ledger is not built
+    yet (a compile or lint in an empty schema).
 -#}
 {% macro ledger_reads_to_stage() -%}
+    {%- if execute and model.resource_type != 'unit_test' and load_relation(ref('load_ledger')) is none -%}
+    select
+        cast(null as string) as run_id,
+        cast(null as string) as file_path,
+        cast(null as bigint) as first_line,
+        cast(null as bigint) as last_line
+    where false
+    {%- else -%}
     select
         run_id,
         file_path,
@@ -25,4 +34,5 @@
         {%- if is_incremental() %}
         and run_id > (select coalesce(max(run_id), '') from {{ this }})
         {%- endif %}
+    {%- endif -%}
 {%- endmacro %}

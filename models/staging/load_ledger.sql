@@ -1,24 +1,18 @@
 {#-
-    The load ledger: the one home of the incremental state. One row per file
+    The load ledger, the one home of the incremental state: one row per file
     per run that read it, moved it or found it gone; a file's newest row is
     what the tables hold of it. What a run reads is decided here, from the
-    run's file listing (the source `file_listing`, written by the run command
-    before dbt starts) against every file's newest row:
+    run's file listing (the source `file_listing`, which the run command
+    writes before dbt starts) against every file's newest row: a new path is
+    `new` (read whole) or, with the content of a file no longer listed,
+    `moved` (not read); a file with the same size and fingerprint is
+    unchanged (no row); a longer one whose bytes read before are unchanged
+    and ended with a line break is `grown` (the lines after the old ones are
+    read); anything else stops the run (`changed`); a known file no longer
+    listed is `removed` (its events stay). The columns are in _load_ledger.yml.
 
-    | listed file                                        | status    | read        |
-    |----------------------------------------------------|-----------|-------------|
-    | path not in the ledger, content not either         | new       | every line  |
-    | path not in the ledger, the content of a file that | moved     | nothing     |
-    |   is no longer listed (a rename, a log rotation)   |           |             |
-    | same size and fingerprint as its newest row        | unchanged | (no row)    |
-    | longer, the bytes read before unchanged, and they  | grown     | lines after |
-    |   ended with a line break                          |           |   the old   |
-    | anything else (rewritten, truncated)               | changed   | the run fails |
-    | a ledger file no longer listed, not moved          | removed   | nothing; its events stay |
-
-    Appended, never rewritten: a failed run appends nothing that a later run
-    relies on, because the run command rebuilds every table after a run that
-    did not finish. `--full-refresh` starts the ledger again from the listing.
+    Appended, never rewritten: the run command rebuilds every table after a
+    run that did not finish, so nothing a failed run appended is relied on.
 -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
@@ -93,17 +87,17 @@ known as (
 moves as (
     -- a new path with the content of a known file that is no longer listed
     select
-        listing.file_path,
+        listed.file_path,
         min(known.file_path) as moved_from
-    from listing
+    from listing as listed
     inner join known
         on
-            listing.fingerprint = known.fingerprint
-            and listing.size_bytes = known.size_bytes
+            listed.fingerprint = known.fingerprint
+            and listed.size_bytes = known.size_bytes
     where
-        listing.file_path not in (select file_path from newest)
-        and known.file_path not in (select file_path from listing)
-    group by listing.file_path
+        listed.file_path not in (select newest.file_path from newest)
+        and known.file_path not in (select listing.file_path from listing)
+    group by listed.file_path
 ),
 
 compared as (
@@ -169,7 +163,7 @@ reads as (
 
 removals as (
     select
-        (select max(run_id) from listing) as run_id,
+        (select max(listing.run_id) from listing) as run_id,
         known.file_path,
         'removed' as status,
         known.size_bytes,
@@ -184,21 +178,23 @@ removals as (
         known.events_path
     from known
     where
-        known.file_path not in (select file_path from listing)
-        and known.file_path not in (select moved_from from moves)
+        known.file_path not in (select listing.file_path from listing)
+        and known.file_path not in (select moves.moved_from from moves)
         -- an empty listing (no run command ran) removes nothing
         and exists (select 1 from listing)
+),
+
+rows_to_record as (
+    select * from reads
+    union all
+    select * from removals
 ),
 
 final as (
     select
         *,
         current_timestamp() as recorded_at
-    from (
-        select * from reads
-        union all
-        select * from removals
-    )
+    from rows_to_record
 )
 
 select * from final

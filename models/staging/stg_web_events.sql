@@ -9,10 +9,10 @@
     text in `_corrupt_record` and has NULL fields, as Spark's own JSON reader
     does in PERMISSIVE mode.
 
-    What it reads is what the load ledger says this run reads: the new files
-    whole, and the lines after the old ones of files that grew (`first_line`
-    to `last_line` of the ledger's rows not staged yet). Only those files are
-    listed by Spark; a grown file is read whole and its old lines skipped.
+    It reads what the load ledger says: new files whole, and the lines after
+    the old ones of files that grew (`first_line` to `last_line` of the
+    ledger's rows not staged yet; a grown file is read whole, its old lines
+    skipped).
 -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
@@ -37,7 +37,9 @@
     Only the files the ledger names are read (raw_event_lines_of_files).
 -#}
 {%- set reads = ledger_reads_to_stage() %}
-{%- set lines_relation = raw_event_lines_of_files('select file_path from (' ~ reads ~ ') as reads') %}
+{%- set lines_relation = raw_event_lines_of_files(
+    'select file_path from (' ~ reads ~ ') as reads'
+) %}
 
 with
 
