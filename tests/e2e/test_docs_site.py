@@ -311,8 +311,11 @@ def test_lineage_graph_runs_from_the_json_source_to_the_csv_exports(
 
     assert graph["canvases"] >= 1, "the lineage graph drew no canvas"
     nodes = {node["id"]: node for node in graph["nodes"]}
+    listing, ledger = f"source.{PROJECT}.{PROJECT}.file_listing", f"model.{PROJECT}.load_ledger"
     expected = {
         SOURCE,
+        listing,
+        ledger,
         f"model.{PROJECT}.stg_web_events",
         f"model.{PROJECT}.int_events_validated",
         f"model.{PROJECT}.int_events_deduplicated",
@@ -324,6 +327,8 @@ def test_lineage_graph_runs_from_the_json_source_to_the_csv_exports(
     assert all(nodes[node_id]["width"] > 0 for node_id in expected), "a node was not drawn"
     edges = {tuple(edge) for edge in graph["edges"]}
     assert (SOURCE, f"model.{PROJECT}.stg_web_events") in edges
+    # the load ledger decides what staging reads
+    assert (listing, ledger) in edges and (ledger, f"model.{PROJECT}.stg_web_events") in edges
     for table in EXPORTS:
         assert (f"model.{PROJECT}.{table}", f"exposure.{PROJECT}.{table}_csv") in edges
     assert_png(
