@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,6 +79,8 @@ class FinishedRun:
     project_fingerprint: str
     export_parts: list[str]
     files: dict[str, ListedFile]
+    # what the run command printed about the exports (accepted, rejected per reason)
+    counts: dict[str, object] = field(default_factory=dict)
 
 
 def is_hidden(name: str) -> bool:
@@ -319,6 +321,7 @@ def read_finished(run_dir: Path) -> FinishedRun | None:
             project_fingerprint=record["project_fingerprint"],
             export_parts=list(record.get("export_parts", [])),
             files=files,
+            counts=dict(record.get("counts", {})),
         )
     except KeyError:
         return None
@@ -336,5 +339,6 @@ def record_finished(run_dir: Path, run: FinishedRun) -> None:
         "export_dir": run.export_dir,
         "project_fingerprint": run.project_fingerprint,
         "export_parts": run.export_parts,
+        "counts": run.counts,
     }
     write_atomically(run_dir / FINISHED, json.dumps(record, indent=1) + "\n")

@@ -86,6 +86,19 @@ class Summary:
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
 
+    def counts(self) -> dict[str, object]:
+        """What the record of a finished run keeps, to print again when nothing is new."""
+        return {"accepted": self.accepted, "rejected_by_reason": self.rejected_by_reason}
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, object], files: list[Path]) -> Summary:
+        reasons = dict(counts.get("rejected_by_reason") or {})  # type: ignore[call-overload]
+        return cls(
+            accepted=int(counts.get("accepted") or 0),  # type: ignore[call-overload]
+            rejected_by_reason={str(reason): int(n) for reason, n in reasons.items()},
+            files=files,
+        )
+
     def render(self) -> str:
         lines = [
             f"events read:      {self.accepted + self.rejected}",
@@ -266,7 +279,7 @@ def exports_incomplete(export_dir: Path, finished: FinishedRun | None) -> bool:
     """
     if finished is None:
         return True
-    if any(not (export_dir / f"{table}.csv").exists() for table in EXPORT_TABLES):
+    if any(not path.exists() for path in exported_files(export_dir)):
         return True
     parts_dir = export_dir / PARTS_DIR
     return any(not (parts_dir / part).exists() for part in finished.export_parts)
@@ -371,6 +384,10 @@ def publish(export_dir: Path) -> list[Path]:
     return written
 
 
+def exported_files(export_dir: Path) -> list[Path]:
+    return [export_dir / f"{table}.csv" for table in EXPORT_TABLES]
+
+
 def summarise(files: list[Path]) -> Summary:
     by_name = {path.stem: path for path in files}
     with by_name["user_activity"].open(encoding="utf-8", newline="") as handle:
@@ -451,7 +468,7 @@ def run(args: argparse.Namespace) -> None:
             "removed, the project and its settings unchanged, the exports in place.",
             flush=True,
         )
-        print(summarise([export_dir / f"{table}.csv" for table in EXPORT_TABLES]).render())
+        print(Summary.from_counts(finished.counts, exported_files(export_dir)).render())
         return
     known = finished if reason is None else None
     files = [
@@ -477,6 +494,7 @@ def run(args: argparse.Namespace) -> None:
     file_listing.write_listing(folder, files, run_id, events_path)
     dbt_build(dbt_vars, args.target, dbt_args)
     written = publish(export_dir)
+    summary = summarise(written)
     file_listing.record_finished(
         folder,
         FinishedRun(
@@ -486,9 +504,10 @@ def run(args: argparse.Namespace) -> None:
             project_fingerprint=project,
             export_parts=export_parts(export_dir),
             files={},
+            counts=summary.counts(),
         ),
     )
-    print(summarise(written).render())
+    print(summary.render())
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
