@@ -31,8 +31,8 @@ setup: $(VENV)/.installed ## Create .venv with the pinned dbt, dbt-spark and pys
 run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_DIR=<dir> TARGET=local|thrift FULL_REFRESH=1)
 	$(BIN)/python scripts/pipeline.py run --events '$(EVENTS)' --export-dir '$(EXPORT_DIR)' --target $(TARGET) $(if $(FULL_REFRESH),--full-refresh)
 
-unit-test: setup ## dbt unit tests of every SPEC rule (no data needed)
-	$(DBT) build $(DBT_FLAGS) --select 'test_type:unit'
+unit-test: setup ## dbt unit tests of every SPEC rule and of the load ledger (after a first `make run`: dbt reads the input columns' types from the tables)
+	$(DBT) test $(DBT_FLAGS) --select 'test_type:unit'
 
 test: setup ## Everything: dbt unit tests, then the pytest suite (end to end on real Spark)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
