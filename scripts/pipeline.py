@@ -144,11 +144,33 @@ def run_dir(target: str) -> Path:
     return STATE_DIR / f"{target}-{schema}"
 
 
+UNFINISHED = "the last run did not finish, so its tables cannot be trusted"
+
+
+def remove_uncommitted_writes(target: str) -> None:
+    """Remove what a Spark driver killed while writing a table left in the table's
+    folder (`_temporary/`, `.spark-staging-*`), before the rebuild that follows.
+
+    For a table the kill left out of the catalog, that folder alone makes every
+    later `create table` of the same name fail with LOCATION_ALREADY_EXISTS. Only
+    for the `local` target, whose warehouse is the project's `spark-warehouse/`
+    and whose driver lives only as long as a run (scripts/thrift-server.sh does
+    the same for its server's warehouse when it starts).
+    """
+    if thrift_address(target) is not None:
+        return
+    schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
+    for table in (PROJECT_DIR / "spark-warehouse" / f"{schema}.db").glob("*"):
+        for leftover in [*table.glob("_temporary"), *table.glob(".spark-staging-*")]:
+            print(f"Removing an uncommitted write of the unfinished run: {leftover}", flush=True)
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def full_refresh_reason(events_path: str, folder: Path, finished: FinishedRun | None) -> str | None:
     """Why this run must rebuild everything, or None when it can be incremental."""
     if finished is None:
         if (folder / file_listing.LISTING).exists():
-            return "the last run did not finish, so its tables cannot be trusted"
+            return UNFINISHED
         return "no earlier run recorded for this target and schema"
     if finished.events_path != events_path:
         return f"the events path changed (was {finished.events_path})"
@@ -484,6 +506,8 @@ def run(args: argparse.Namespace) -> None:
         )
     if known is not None:
         report_moves_and_removals(files, known)
+    if reason == UNFINISHED:
+        remove_uncommitted_writes(args.target)
     if reason and "--full-refresh" not in dbt_args:
         print(f"Rebuilding every table (--full-refresh): {reason}.", flush=True)
         dbt_args.append("--full-refresh")

@@ -161,8 +161,6 @@ spark_submit_command() {
         --conf spark.sql.ansi.enabled=true
         --conf "spark.sql.shuffle.partitions=${THRIFT_SHUFFLE_PARTITIONS:-8}"
         --conf spark.sql.adaptive.enabled=true
-        # a driver killed while it created a table leaves its folder: let the rebuild overwrite it
-        --conf spark.sql.legacy.allowNonEmptyLocationInCTAS=true
         --conf "spark.sql.warehouse.dir=$WAREHOUSE_DIR"
         --conf "spark.hadoop.javax.jdo.option.ConnectionURL=$metastore_url"
         # An empty metastore database gets its tables on first start (Derby or

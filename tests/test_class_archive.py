@@ -100,7 +100,8 @@ def test_a_recorded_run_returns_once_the_jvm_has_written_the_recording(
 
     monkeypatch.setattr(pipeline.subprocess, "run", dbt_whose_jvm_outlives_it)
     try:
-        pipeline.dbt_build("/events.json", tmp_path / "exports", "local", [])
+        dbt_vars = pipeline.build_vars("/events.json", tmp_path / "exports", tmp_path / "l.json")
+        pipeline.dbt_build(dbt_vars, "local", [])
         assert recording.read_bytes() == b"jfr"
     finally:
         for jvm in jvms:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from scripts import pipeline
+from scripts.file_listing import FinishedRun
 
 HEADER = b"user_id,time_stamp\n"
 
@@ -57,7 +59,6 @@ def test_days_are_joined_in_date_order_under_one_header_and_kept(tmp_path: Path)
     assert (tmp_path / "hrly_granular_activity.csv").read_bytes() == HEADER + b"h\n"
     # the next run rewrites only the days that changed: the parts stay
     assert (parts / "event_date=2017-02-02").is_dir()
-    assert not pipeline.exports_missing(tmp_path)
 
 
 def test_a_day_export_with_no_day_has_the_header_only(tmp_path: Path) -> None:
@@ -73,13 +74,21 @@ def test_a_day_export_with_no_day_has_the_header_only(tmp_path: Path) -> None:
 
 
 def test_missing_parts_make_the_run_export_every_day(tmp_path: Path) -> None:
-    assert pipeline.exports_missing(tmp_path)
     day_export(tmp_path)
     folder_export(tmp_path, "hrly_granular_activity", b"")
     folder_export(tmp_path, "rejected_events", b"")
-    assert not pipeline.exports_missing(tmp_path)
-    (tmp_path / pipeline.PARTS_DIR / "user_activity" / "_SUCCESS").unlink()
-    assert pipeline.exports_missing(tmp_path)
+    pipeline.publish(tmp_path)
+    finished = FinishedRun("r1", "/in", str(tmp_path), "p", pipeline.export_parts(tmp_path), {})
+    assert "user_activity/event_date=2017-01-31/part-00003-c.c000.csv" in finished.export_parts
+    assert not pipeline.exports_incomplete(tmp_path, finished)
+    # no record of a finished run: nothing is known to be in place
+    assert pipeline.exports_incomplete(tmp_path, None)
+    # a day's folder of the working area is gone, or a published file
+    shutil.rmtree(tmp_path / pipeline.PARTS_DIR / "user_activity" / "event_date=2017-02-10")
+    assert pipeline.exports_incomplete(tmp_path, finished)
+    day_export(tmp_path)
+    (tmp_path / "rejected_events.csv").unlink()
+    assert pipeline.exports_incomplete(tmp_path, finished)
 
 
 def test_an_unfinished_export_is_not_published(tmp_path: Path) -> None:

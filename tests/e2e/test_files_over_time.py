@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -133,9 +133,22 @@ def java_descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_driver_while_it_writes(events: Path, out: Path, model: str) -> str:
-    """Start a run, `kill -9` its Spark driver once it writes `model`'s table."""
-    warehouse = PROJECT_DIR / "spark-warehouse" / "web_events_test.db" / model
+def kill_driver_while_it_writes(events: Path, out: Path, table: str) -> tuple[int, str]:
+    """Start a run and `kill -9` its Spark driver while it writes `table`: as soon as
+    the write's uncommitted folder appears in the table's folder (watched, not read from
+    the run's output, which reaches us in blocks). Returns the run's exit code and
+    output."""
+    folder = PROJECT_DIR / "spark-warehouse" / "web_events_test.db" / table
+
+    def writing() -> bool:
+        try:
+            return any(
+                path.name == "_temporary" or path.name.startswith(".spark-staging")
+                for path in folder.iterdir()
+            )
+        except OSError:
+            return False
+
     with subprocess.Popen(
         pipeline_command(events, out),
         cwd=PROJECT_DIR,
@@ -144,20 +157,21 @@ def kill_driver_while_it_writes(events: Path, out: Path, model: str) -> str:
         stderr=subprocess.STDOUT,
         text=True,
     ) as run:
-        assert run.stdout is not None
-        output = []
-        for line in run.stdout:
-            output.append(line)
-            if re.search(rf"START sql \w+ model \S+\.{model}\b", line):
-                break
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (warehouse / "_temporary").exists():
-            time.sleep(0.02)
-        for pid in java_descendants(run.pid):
-            os.kill(pid, signal.SIGKILL)
-        output += run.stdout.readlines()
-        assert run.wait() != 0, "".join(output)
-    return "".join(output)
+        output: list[str] = []
+        reader = threading.Thread(target=lambda: output.extend(run.stdout or ()), daemon=True)
+        reader.start()
+        killed = False
+        deadline = time.monotonic() + 600
+        while run.poll() is None and time.monotonic() < deadline and not killed:
+            if writing():
+                for pid in java_descendants(run.pid):
+                    os.kill(pid, signal.SIGKILL)
+                    killed = True
+            time.sleep(0.01)
+        returncode = run.wait(timeout=120)
+        reader.join(timeout=10)
+    assert killed, f"{table} was never seen being written:\n" + "".join(output)[-4000:]
+    return returncode, "".join(output)
 
 
 def test_a_failed_or_killed_run_changes_nothing_a_later_run_relies_on(tmp_path: Path) -> None:
@@ -167,12 +181,16 @@ def test_a_failed_or_killed_run_changes_nothing_a_later_run_relies_on(tmp_path: 
     out = tmp_path / "exports"
 
     # the driver is killed while it writes a table: the next run rebuilds
-    killed = kill_driver_while_it_writes(events, out, "int_events_deduplicated")
+    returncode, killed = kill_driver_while_it_writes(events, out, "int_events_deduplicated")
+    assert returncode == 1, killed[-4000:]
     assert "files written:" not in killed
     after_kill = run_pipeline(events, out).check()
     assert "Rebuilding every table (--full-refresh): the last run did not finish" in (
         after_kill.output
     )
+    # the killed write's folder (LOCATION_ALREADY_EXISTS otherwise) is cleared first
+    assert "Removing an uncommitted write of the unfinished run" in after_kill.output
+    assert "int_events_deduplicated" in after_kill.output
     expected = oracle_exports([events], tmp_path / "oracle")
     assert_same_exports(read_exports(out), expected)
 
