@@ -468,8 +468,10 @@ def run(args: argparse.Namespace) -> None:
     dbt_args = list(args.dbt_args)
     dbt_vars = build_vars(events_path, export_dir, folder / file_listing.LISTING)
     schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
+    # what the tables are built from (a rebuild asked for once is not a setting)
+    settings = [arg for arg in dbt_args if arg != "--full-refresh"]
     project = file_listing.project_fingerprint(
-        PROJECT_DIR, {"target": args.target, "schema": schema, "vars": dbt_vars, "args": dbt_args}
+        PROJECT_DIR, {"target": args.target, "schema": schema, "vars": dbt_vars, "args": settings}
     )
     reason = (
         "asked for" if args.full_refresh else full_refresh_reason(events_path, folder, finished)
