@@ -44,6 +44,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -62,6 +63,8 @@ from scripts.generate_events import generate  # noqa: E402
 RESULTS = PROJECT_DIR / "benchmarks" / "results.md"
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
 CROSS_FILE_DUPLICATES = 100
+# a generated line's event id, when it has one of digits
+EVENT_ID = re.compile(r'"event_id"\s*:\s*"\d+"')
 # The first file's span, and the realistic increment (c): the next day's events over its first
 # 23.5 hours (the generator's clock wanders a little, and none may spill into the day after),
 # this share of them late by up to this many hours, and CROSS_FILE_DUPLICATES lines of the
@@ -317,15 +320,14 @@ def next_file(first: Path, latest: Path, out: Path, events: int, seed: int, inde
     """
     del latest
     with first.open(encoding="utf-8") as handle:
-        good = [line for line in handle if '"timestamp"' in line and '"id"' in line]
+        good = [line for line in handle if EVENT_ID.search(line) and '"timestamp"' in line]
     wanted = events - CROSS_FILE_DUPLICATES
     step = max(1, len(good) // max(1, wanted))
     new_id = 9_000_000_000_000 + index * 1_000_000_000
     rng = random.Random(seed + index)
     with out.open("w", encoding="utf-8") as handle:
         for number, line in enumerate(good[::step][:wanted]):
-            old_id = line.split('"event_id"', 1)[1].split('"')[1]
-            line = line.replace(f'"{old_id}"', f'"{new_id + number}"', 1)
+            line = EVENT_ID.sub(f'"event_id" : "{new_id + number}"', line, count=1)
             handle.write(line if line.endswith("\n") else line + "\n")
         for number, line in enumerate(rng.sample(good, CROSS_FILE_DUPLICATES)):
             if number % 2:
