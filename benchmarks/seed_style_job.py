@@ -41,6 +41,7 @@ from benchmarks.plain_pyspark_job import (  # noqa: E402
     HOST,
     PATH,
     TIMESTAMP_FORMAT,
+    csv_rows,
     hourly_activity,
 )
 
@@ -116,10 +117,6 @@ def run(spark: SparkSession, events_path: str, out: Path) -> float:
     write_csv(activity, out / "user_activity")
     write_csv(hourly_activity(activity), out / "hrly_granular_activity")
     return time.perf_counter() - started
-
-
-def csv_rows(spark: SparkSession, folder: Path) -> int:
-    return spark.read.option("header", "true").csv(str(folder)).count()
 
 
 def main(argv: list[str] | None = None) -> int:
