@@ -144,6 +144,8 @@ def run_dir(target: str) -> Path:
     return STATE_DIR / f"{target}-{schema}"
 
 
+# in the run folder: the manifest of the last finished run (dbt's --state)
+STATE = "state"
 UNFINISHED = "the last run did not finish, so its tables cannot be trusted"
 
 
@@ -317,6 +319,35 @@ def build_vars(events_path: str, export_dir: Path, listing: Path) -> dict[str, o
         # data tests read only the rows this run wrote
         "data_tests_scope": "new_rows",
     }
+
+
+def unchanged_seeds_left_out(folder: Path) -> list[str]:
+    """dbt arguments that leave out the seeds unchanged since the last finished run.
+
+    A seed is reloaded (a drop, a create and an insert, then its tests) on
+    every `dbt build`, although its CSV file rarely changes. After a run that
+    finished, dbt's state comparison with that run's manifest tells which seeds
+    changed (`state:modified`: the file or its settings); the others keep the
+    table that run loaded. Tests with another parent as well (user_activity's
+    `relationships` test of the catalogue) still run: `cautious` leaves out
+    only the tests of the seeds left out.
+    """
+    if not (folder / STATE / "manifest.json").is_file():
+        return []
+    return [
+        "--state",
+        str(folder / STATE),
+        "--indirect-selection",
+        "cautious",
+        "--exclude",
+        "resource_type:seed,state:unmodified",
+    ]
+
+
+def keep_manifest_as_state(folder: Path) -> None:
+    """The finished run's manifest: what the next run compares its seeds with."""
+    (folder / STATE).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_DIR / "target" / "manifest.json", folder / STATE / "manifest.json")
 
 
 def dbt_build(dbt_vars: dict[str, object], target: str, extra: Sequence[str]) -> None:
@@ -515,12 +546,15 @@ def run(args: argparse.Namespace) -> None:
         dbt_args.append("--full-refresh")
     if reason is None and (stale_exports or finished.export_dir != str(export_dir)):
         dbt_vars["export_all"] = True
+    if reason is None:
+        dbt_args += unchanged_seeds_left_out(folder)
     run_id = file_listing.new_run_id()
     file_listing.forget_finished(folder)
     file_listing.write_listing(folder, files, run_id, events_path)
     dbt_build(dbt_vars, args.target, dbt_args)
     written = publish(export_dir)
     summary = summarise(written)
+    keep_manifest_as_state(folder)
     file_listing.record_finished(
         folder,
         FinishedRun(

@@ -58,6 +58,7 @@ def test_files_that_grow_move_vanish_or_change(tmp_path: Path) -> None:
     out = tmp_path / "exports"
 
     first = run_pipeline(events, out).check()
+    assert "OK loaded seed file" in first.output
     assert "2 hidden file(s) skipped" in first.output
     assert "_copying.json" in first.output and ".app.json.swp" in first.output
     assert_same_exports(read_exports(out), oracle_exports([log, rotated], tmp_path / "o1"))
@@ -75,6 +76,9 @@ def test_files_that_grow_move_vanish_or_change(tmp_path: Path) -> None:
     grown = run_pipeline(events, out).check()
     assert "Rebuilding" not in grown.output
     assert "events read:      500" in grown.output
+    # the unchanged seed keeps its table; the mart's test against it still runs
+    assert "seed file" not in grown.output
+    assert "PASS relationships_user_activity_activity" in grown.output
     assert_same_exports(read_exports(out), oracle_exports([log, renamed], tmp_path / "o2"))
     assert latest_ledger_rows() == [
         [str(log), "grown", 301, 400, 100, None],
