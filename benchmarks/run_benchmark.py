@@ -20,6 +20,10 @@ In one run, on the same machine and data (N events, 2M unless told, spread over 
       100 lines of the first file again from end to end, half moved an hour earlier so that
       they displace the accepted events.
 (b), (c), (d) and (c') are the same `make run` on the same tables and export folder.
+With --thrift (what `make bench` runs), reported without targets, the same runs through a
+long-lived Spark Thrift server (`TARGET=thrift`, started once with scripts/thrift-server.sh
+and the same 4 GB driver, on a free port, its metastore and warehouse in the work folder):
+  (bt) the full build over every file so far; (ct) the next day's file; (dt) nothing new.
 The targets are (b) <= 2.0 x (a'), (c) <= 0.25 x (b) and (d) <= 0.2 x (a'); the first two
 together need (c) <= 0.5 x (a'), which the table prints next to (d).
 Each step is timed wall-clock as a user would (JVM start included), with the peak
@@ -46,6 +50,7 @@ import platform
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -141,6 +146,9 @@ RATIOS = (
     Ratio("c", "b", INCREMENTAL_TARGET),
     Ratio("c'", "b"),
     Ratio("d", "a'", IDLE_TARGET),
+    Ratio("bt", "a'"),
+    Ratio("ct", "bt"),
+    Ratio("dt", "a'"),
 )
 
 
@@ -341,6 +349,56 @@ def next_file(first: Path, latest: Path, out: Path, events: int, seed: int, inde
     return events
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def thrift_steps(
+    pipeline: list[str],
+    events_dir: Path,
+    logs: Path,
+    args: argparse.Namespace,
+    day_files: tuple[Path, Path],
+) -> list[Step]:
+    """(bt), (ct), (dt): the full build, the next day's file and nothing new, through one
+    long-lived Thrift server (started here, stopped at the end, whatever happens).
+    `day_files`: the latest next-day file (c) wrote, and the name of the one (ct) adds."""
+    work = args.work_dir
+    os.environ.update(
+        THRIFT_STATE_DIR=str(work / "thrift"),
+        THRIFT_PORT=str(free_port()),
+        THRIFT_DRIVER_MEMORY=os.environ.get("WEB_EVENTS_DRIVER_MEMORY", "4g"),
+    )
+    server = [str(PROJECT_DIR / "scripts" / "thrift-server.sh")]
+    through_thrift = [*pipeline, "--target", "thrift"]
+    all_lines = sum(
+        sum(1 for line in path.open("rb") if line.strip()) for path in events_dir.iterdir()
+    )
+    subprocess.run([*server, "start"], cwd=PROJECT_DIR, check=True)
+    try:
+        steps = [
+            timed(
+                "(bt) make run (full), Thrift server",
+                [*through_thrift, "--full-refresh"],
+                all_lines,
+                logs / "bt_full.log",
+            )
+        ]
+        latest, day_file = day_files
+        lines = next_day_file(latest, day_file, args.events // 100, args.seed, args.repeat)
+        steps.append(
+            timed("(ct) make run (next day), Thrift server", through_thrift, lines, logs / "ct.log")
+        )
+        steps.append(
+            timed("(dt) make run (no new file), Thrift server", through_thrift, 0, logs / "dt.log")
+        )
+        return steps
+    finally:
+        subprocess.run([*server, "stop"], cwd=PROJECT_DIR, check=False)
+
+
 def git(*args: str) -> str:
     """The output of a git command in the project folder."""
     return subprocess.run(
@@ -385,7 +443,13 @@ def render(steps: list[Step], args: argparse.Namespace) -> str:
     bound = INCREMENTAL_TARGET * FULL_TARGET
     seed_style = by_key["a'"]
     ratios = (
-        "\n" + "; ".join(ratio.render(by_key) for ratio in RATIOS) + "\n"
+        "\n"
+        + "; ".join(
+            ratio.render(by_key)
+            for ratio in RATIOS
+            if ratio.over in by_key and ratio.under in by_key
+        )
+        + "\n"
         f"\nFixed cost: (d), a run with no new file, takes {d.seconds / c.seconds:.0%} of (c). "
         f"The targets for (b) and (c) together need (c) <= {bound:g} x (a') = "
         f"{bound * seed_style.seconds:.1f} s.\n"
@@ -404,6 +468,12 @@ def main() -> int:
     parser.add_argument("--work-dir", type=Path, default=PROJECT_DIR / ".bench")
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each step; the table reports medians"
+    )
+    parser.add_argument(
+        "--thrift",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time (bt), (ct) and (dt) through a Thrift server",
     )
     args = parser.parse_args()
     if args.repeat < 1:
@@ -446,7 +516,7 @@ def main() -> int:
     for run in range(1, args.repeat + 1):
         day_file = next(added)
         lines = next_day_file(latest, day_file, args.events // 100, args.seed, run - 1)
-        latest = day_file
+        latest = latest_day = day_file
         runs.append(
             timed(
                 "(c) make run (next day, +1%)",
@@ -477,6 +547,8 @@ def main() -> int:
                 log_path(logs, "c2_worst_case", run, args.repeat),
             )
         )
+    if args.thrift:
+        runs += thrift_steps(pipeline, events_dir, logs, args, (latest_day, next(added)))
     report = render(median_steps(runs), args)
     print(report)
     with RESULTS.open("a", encoding="utf-8") as handle:

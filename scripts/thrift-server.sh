@@ -172,6 +172,11 @@ spark_submit_command() {
         --conf spark.hadoop.datanucleus.autoStartMechanism=Classes
         --conf "spark.hadoop.datanucleus.autoStartClassNames=$(metastore_model_classes)"
         --conf spark.ui.showConsoleProgress=false
+        # Answer each statement when it has finished, not at once with a handle
+        # that dbt-spark then polls: one round trip less per statement. Over
+        # 20 short queries polled the way dbt-spark does, the median went from
+        # 0.36-0.50 s to 0.21-0.43 s (alternating servers, 4 rounds).
+        --conf spark.sql.hive.thriftServer.async=false
     )
     if [[ -n "${THRIFT_METASTORE_DRIVER:-}" ]]; then
         COMMAND+=(--conf "spark.hadoop.javax.jdo.option.ConnectionDriverName=$THRIFT_METASTORE_DRIVER")

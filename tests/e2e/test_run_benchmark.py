@@ -23,6 +23,9 @@ EXPECTED_RATIOS = [
     ("c", "b", 0.25),
     ("c'", "b", None),
     ("d", "a'", 0.2),
+    ("bt", "a'", None),
+    ("ct", "bt", None),
+    ("dt", "a'", None),
 ]
 
 
@@ -121,7 +124,8 @@ def test_every_baseline_runs_before_the_pipeline_with_its_own_log_and_output() -
     for _, script, _, _ in bench.BASELINES:
         assert (bench.PROJECT_DIR / script).is_file()
     # every ratio names steps that run
-    keys = {bench.Step(name, 1.0, 0, 0.0).key for name in names} | {"b", "c", "d", "c'"}
+    keys = {bench.Step(name, 1.0, 0, 0.0).key for name in names}
+    keys |= {"b", "c", "d", "c'", "bt", "ct", "dt"}
     assert {r.over for r in bench.RATIOS} | {r.under for r in bench.RATIOS} <= keys
 
 
@@ -234,6 +238,23 @@ def test_make_bench_runs_every_step_in_order_on_one_pipeline(
 
     monkeypatch.setattr(bench, "timed", fake_timed)
     monkeypatch.setattr(bench, "RESULTS", tmp_path / "results.md")
+    thrift_calls: list[tuple[list[str], tuple[Path, Path]]] = []
+
+    def fake_thrift_steps(
+        pipeline: list[str],
+        events_dir: Path,
+        logs: Path,
+        args: argparse.Namespace,
+        day_files: tuple[Path, Path],
+    ) -> list[bench.Step]:
+        thrift_calls.append((pipeline, day_files))
+        return [
+            bench.Step("(bt) full, Thrift", 150.0, 20_000, 100.0),
+            bench.Step("(ct) next day, Thrift", 30.0, 300, 100.0),
+            bench.Step("(dt) nothing new, Thrift", 0.5, 0, 100.0),
+        ]
+
+    monkeypatch.setattr(bench, "thrift_steps", fake_thrift_steps)
     argv = ["run_benchmark.py", "--events", "20000", "--repeat", "2", "--work-dir", str(work)]
     monkeypatch.setattr(sys, "argv", argv)
     assert bench.main() == 0
@@ -270,12 +291,17 @@ def test_make_bench_runs_every_step_in_order_on_one_pipeline(
 
     report = (tmp_path / "results.md").read_text(encoding="utf-8")
     rows = [line.split()[1] for line in report.splitlines() if line.startswith("| (")]
-    assert rows == [f"({key})" for key in STEP_KEYS]
+    assert rows == [f"({key})" for key in [*STEP_KEYS, "bt", "ct", "dt"]]
     assert "| (c') make run (+1% worst case) | 80.0 | 80.0, 80.0 | 200 |" in report
     assert (
         "b/a' = 2.00 (target <= 2.0); b/a'' = 1.67; b/a = 2.22; "
-        "c/b = 0.20 (target <= 0.25); c'/b = 0.40; d/a' = 0.15 (target <= 0.2)\n"
+        "c/b = 0.20 (target <= 0.25); c'/b = 0.40; d/a' = 0.15 (target <= 0.2); "
+        "bt/a' = 1.50; ct/bt = 0.20; dt/a' = 0.01\n"
     ) in report
+    # the Thrift steps come last, on the same pipeline, with the next day after the last (c)
+    assert [(command, files) for command, files in thrift_calls] == [
+        (pipeline, (events / "events_0003.json", events / "events_0006.json"))
+    ]
     assert "20,000 events over 14 days (2% bad), then +300 (the next day) and +200" in report
 
 
