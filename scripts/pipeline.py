@@ -645,8 +645,8 @@ def run(args: argparse.Namespace) -> None:
             f"{len(listing.hidden)} hidden file(s) skipped (names starting with '_' or '.' "
             f"are never read): {', '.join(listing.hidden)}"
         )
-    check_export_dir(export_dir)
     check_thrift_server(args.target)
+    check_export_dir(export_dir)  # the last check: it creates the folder
     with run_lock(args.target) as lock:
         build_and_publish(args, events_path, export_dir, listing.files, user_vars, dbt_args, lock)
 
