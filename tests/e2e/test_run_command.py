@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,13 @@ ATTACKS = (
 )
 
 
+def make_command(*assignments: str) -> list[str]:
+    return ["make", "--no-print-directory", "-o", ".venv/.installed", "run", *assignments]
+
+
 def make_run(*assignments: str, env: dict[str, str] | None = None) -> Run:
     result = subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "run", *assignments],
+        make_command(*assignments),
         cwd=PROJECT_DIR,
         env=project_env(**(env or {})),
         stdout=subprocess.PIPE,
@@ -128,6 +133,34 @@ def test_a_second_run_on_the_same_project_stops_in_one_line(tmp_path: Path) -> N
     assert f"(pid {os.getpid()}, lock " in run.output
 
 
+def wait_for_lock_holder(run: subprocess.Popen[str]) -> int:
+    """The pid of the run command `run` started, once it holds the project's lock
+    (it writes its pid into the lock file after taking it)."""
+    lock = pipeline.lock_file("local")
+    while run.poll() is None:
+        try:
+            pid = int(lock.read_text().strip() or 0)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes() if pid else b""
+        except (OSError, ValueError):
+            command = b""
+        if b"scripts/pipeline.py" in command and pid_descends_from(pid, run.pid):
+            return pid
+        time.sleep(0.2)
+    raise AssertionError(f"the run ended before it took the lock:\n{run.communicate()[0]}")
+
+
+def pid_descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            stat_line = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat_line.rsplit(")", 1)[1].split()[1])
+    return False
+
+
 def iso_timestamps(source: Path, target: Path) -> None:
     """The sample with every `MM/dd/yyyy HH:mm:ss` timestamp as `yyyy-MM-ddTHH:mm:ss`."""
     pattern = re.compile(r'"timestamp" : "(\d\d)/(\d\d)/(\d{4}) (\d\d:\d\d:\d\d)"')
@@ -140,21 +173,37 @@ def iso_timestamps(source: Path, target: Path) -> None:
 def test_odd_paths_and_a_format_with_literal_text_work_end_to_end(tmp_path: Path) -> None:
     """Folders named with a quote, `$`, `;`, backticks and spaces, ISO timestamps read
     with VARS' `yyyy-MM-dd'T'HH:mm:ss`: the same exports as the sample in the default
-    format, each CSV with the umask's mode (0644 here) and no temporary file left."""
+    format, each CSV with the umask's mode (0644 here) and no temporary file left.
+    A second run started while this one works stops at once, in one line."""
     events = tmp_path / "it's $HOME; `id` a folder"
     events.mkdir()
     iso_timestamps(SAMPLE, events / "events.json")
     export_dir = tmp_path / "exports of it's $PATH; `x`"
+    assignments = (
+        f"EVENTS={events}",
+        f"EXPORT_DIR={export_dir}",
+        """VARS={"event_timestamp_format": "yyyy-MM-dd'T'HH:mm:ss"}""",
+    )
     old_umask = os.umask(0o022)
     try:
-        run = make_run(
-            f"EVENTS={events}",
-            f"EXPORT_DIR={export_dir}",
-            """VARS={"event_timestamp_format": "yyyy-MM-dd'T'HH:mm:ss"}""",
-        ).check()
+        first = subprocess.Popen(
+            make_command(*assignments),
+            cwd=PROJECT_DIR,
+            env=project_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        holder = wait_for_lock_holder(first)
+        # a second run while the first one works: refused at once, the first unharmed
+        second = make_run(*assignments)
+        output, _ = first.communicate()
     finally:
         os.umask(old_umask)
+    run = Run(first.returncode, output).check()
 
+    assert_stopped_before_spark(second, "error: another run is under way in this project")
+    assert f"(pid {holder}, lock " in second.output
     assert "rejected:         0" in run.output, run.output[-3000:]
     assert_same_exports(read_exports(export_dir), oracle_exports([SAMPLE], tmp_path / "oracle"))
     published = sorted(path.name for path in export_dir.iterdir() if path.is_file())
