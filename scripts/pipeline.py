@@ -557,27 +557,25 @@ def publish(export_dir: Path) -> list[Path]:
             )
         sources.append((export_dir / f"{table}.csv", parts))
     temporary: list[Path] = []
-    final = export_dir
+    final, step = export_dir, "write"
     try:
         for final, parts in sources:
             fd, temp = create_new_file(export_dir, f".{final.stem}")
             temporary.append(temp)
             with os.fdopen(fd, "wb") as out:
                 join_parts(parts, out)
+        step = "replace"
         for (final, _), temp in zip(sources, temporary, strict=True):
             os.replace(temp, final)
     except OSError as error:
-        for temp in temporary:
-            temp.unlink(missing_ok=True)
         reason = "the disk is full" if error.errno == errno.ENOSPC else error.strerror or error
+        kept = "the CSV files there are" if step == "write" else "this file and the next are"
         raise PipelineError(
-            f"could not write {final}: {reason}; the CSV files there are still those of "
-            "the last run that published"
+            f"could not {step} {final}: {reason}; {kept} still those of the last run that published"
         ) from None
-    except BaseException:
+    finally:
         for temp in temporary:
-            temp.unlink(missing_ok=True)
-        raise
+            temp.unlink(missing_ok=True)  # renamed into place, or written in vain
     return [final for final, _ in sources]
 
 

@@ -171,3 +171,31 @@ def test_a_full_disk_ends_the_run_command_in_one_line(
     assert err.startswith("error: could not write ") and "Input/output error" in err
     assert len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_failed_rename_names_the_file_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    all_exports(tmp_path, b"1,old\n")
+    pipeline.publish(tmp_path)
+    all_exports(tmp_path, b"2,new\n")
+    real_replace = os.replace
+    calls = []
+
+    def fails_second(source: Path, target: Path) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        real_replace(source, target)
+
+    monkeypatch.setattr(pipeline.os, "replace", fails_second)
+    with pytest.raises(pipeline.PipelineError) as error:
+        pipeline.publish(tmp_path)
+
+    assert str(error.value).startswith(
+        f"could not replace {tmp_path / 'hrly_granular_activity.csv'}: Read-only file system; "
+        "this file and the next are still those of the last run that published"
+    )
+    assert (tmp_path / "user_activity.csv").read_bytes() == HEADER + b"2,new\n"
+    assert (tmp_path / "hrly_granular_activity.csv").read_bytes() == HEADER + b"1,old\n"
+    assert not list(tmp_path.glob(".*.tmp"))
