@@ -83,7 +83,8 @@ bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000, BEN
 # A Spark Thrift server for `make run TARGET=thrift`: scripts/thrift-server.sh,
 # the same script docker-compose runs. THRIFT_PORT (default 10000) and the other
 # THRIFT_* settings are listed at the top of the script; its metastore,
-# warehouse, log and pid file live in .thrift/.
+# warehouse, log and pid file live in .thrift/. An address beyond loopback
+# (THRIFT_BIND_HOST) needs THRIFT_AUTH, or THRIFT_ALLOW_UNAUTHENTICATED=1.
 .PHONY: thrift-up thrift-down thrift-status
 thrift-up: setup ## Start a local Spark Thrift server on 127.0.0.1:10000 (THRIFT_PORT=...)
 	scripts/thrift-server.sh start
