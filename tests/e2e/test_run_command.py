@@ -9,6 +9,7 @@ the tests already run in.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -27,6 +28,7 @@ from tests.e2e.harness import (
     oracle_exports,
     project_env,
     read_exports,
+    run_dbt,
 )
 
 SPARK_WORK = ("Running with dbt", "Traceback", "Exception")
@@ -210,3 +212,27 @@ def test_odd_paths_and_a_format_with_literal_text_work_end_to_end(tmp_path: Path
     assert published == sorted(f"{table}.csv" for table in pipeline.EXPORT_TABLES)
     for name in published:
         assert stat.S_IMODE((export_dir / name).stat().st_mode) == 0o644
+
+
+def test_a_string_var_reaches_spark_as_written() -> None:
+    """sql_string, the one macro that puts text between quotes in SQL: Spark reads
+    back exactly the var it was given, quotes, backslashes and all."""
+    text = "yyyy-MM-dd'T'HH \\ a\\'b '' ` $x ;"
+    run = run_dbt(
+        "show",
+        "--inline",
+        "select {{ sql_string(var('text')) }} as v",
+        "--output",
+        "json",
+        "--log-format",
+        "json",
+        dbt_vars={"text": text},
+    ).check()
+    previews = [
+        json.loads(event["data"]["preview"])
+        for event in map(
+            json.loads, filter(lambda line: line.startswith("{"), run.output.splitlines())
+        )
+        if event["info"]["name"] == "ShowNode"
+    ]
+    assert previews == [[{"v": text}]], run.output[-2000:]
