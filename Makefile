@@ -7,12 +7,19 @@ BIN := $(VENV)/bin
 EVENTS ?= data/source_event_data.json
 EXPORT_DIR ?= exports
 TARGET ?= local
+FULL_REFRESH ?=
+VARS ?=
 PYTEST_ARGS ?=
 DOCS_PORT ?= 8080
 
+# The values a user gives (paths above all) reach the commands through the
+# environment, never as shell text: `$(value ...)` keeps make from expanding a
+# `$` in them, and a recipe names only "$$WEB_EVENTS_..." in double quotes, so
+# quotes, spaces, `;` and backticks stay literal.
 export WEB_EVENTS_HOME := $(CURDIR)
+export WEB_EVENTS_TARGET = $(value TARGET)
 DBT := $(BIN)/dbt
-DBT_FLAGS := --profiles-dir profiles --target $(TARGET)
+DBT_FLAGS := --profiles-dir profiles --target "$$WEB_EVENTS_TARGET"
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run unit-test test lint clean bench docs docs-serve freshness lint-sql lint-dbt
@@ -28,8 +35,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed ## Create .venv with the pinned dbt, dbt-spark and pyspark
 
-run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_DIR=<dir> TARGET=local|thrift FULL_REFRESH=1)
-	$(BIN)/python scripts/pipeline.py run --events '$(EVENTS)' --export-dir '$(EXPORT_DIR)' --target $(TARGET) $(if $(FULL_REFRESH),--full-refresh)
+# scripts/pipeline.py reads its options' defaults from these variables.
+run: export WEB_EVENTS_EVENTS = $(value EVENTS)
+run: export WEB_EVENTS_EXPORT_DIR = $(value EXPORT_DIR)
+run: export WEB_EVENTS_FULL_REFRESH = $(value FULL_REFRESH)
+run: export WEB_EVENTS_VARS = $(value VARS)
+run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_DIR=<dir> TARGET=local|thrift FULL_REFRESH=1 VARS='{...}')
+	$(BIN)/python scripts/pipeline.py run
 
 unit-test: setup ## dbt unit tests of every SPEC rule and of the load ledger (after a first `make run`: dbt reads the input columns' types from the tables)
 	$(DBT) test $(DBT_FLAGS) --select 'test_type:unit'
@@ -58,8 +70,9 @@ docs-serve: setup ## Serve the docs on http://127.0.0.1:8080 (DOCS_PORT=<port>);
 	@test -f target/index.html -a -f target/catalog.json || $(MAKE) docs
 	$(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
+freshness: export WEB_EVENTS_EVENTS = $(value EVENTS)
 freshness: setup ## Check how old the newest events file is (EVENTS=...; thresholds: the freshness_*_after_hours vars)
-	$(DBT) source freshness $(DBT_FLAGS) --vars '{"events_path": "$(EVENTS)"}'
+	$(DBT) source freshness $(DBT_FLAGS) --vars "$$($(BIN)/python -c 'import json, os; print(json.dumps({"events_path": os.environ["WEB_EVENTS_EVENTS"]}))')"
 
 clean: ## Remove build outputs (tables, metastore, exports, logs, run state)
 	rm -rf target logs spark-warehouse metastore_db derby.log exports .pytest_cache .run
@@ -70,7 +83,8 @@ bench: setup ## Benchmark against a plain PySpark job (BENCH_EVENTS=2000000, BEN
 # A Spark Thrift server for `make run TARGET=thrift`: scripts/thrift-server.sh,
 # the same script docker-compose runs. THRIFT_PORT (default 10000) and the other
 # THRIFT_* settings are listed at the top of the script; its metastore,
-# warehouse, log and pid file live in .thrift/.
+# warehouse, log and pid file live in .thrift/. An address beyond loopback
+# (THRIFT_BIND_HOST) needs THRIFT_AUTH, or THRIFT_ALLOW_UNAUTHENTICATED=1.
 .PHONY: thrift-up thrift-down thrift-status
 thrift-up: setup ## Start a local Spark Thrift server on 127.0.0.1:10000 (THRIFT_PORT=...)
 	scripts/thrift-server.sh start

@@ -7,7 +7,7 @@
 {% macro drop_partitions(column, partitions) -%}
     {%- if partitions and load_relation(this) is not none -%}
         alter table {{ this }} drop if exists
-        {% for p in partitions %}partition ({{ column }} = '{{ p }}'){{ ", " if not loop.last }}{% endfor %}
+        {% for p in partitions %}partition ({{ column }} = {{ sql_string(p) }}){{ ", " if not loop.last }}{% endfor %}
     {%- else -%}
         select 1 as nothing_to_drop
     {%- endif -%}

@@ -46,11 +46,6 @@
     order by {{ spec.order_by | join(', ') }}
 {% endmacro %}
 
-{#- A quoted SQL string literal. -#}
-{% macro sql_string(value) -%}
-    '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
-{%- endmacro %}
-
 {#- The CSV writer's options for SPEC's format (one home for both writers). -#}
 {% macro csv_export_options() -%}
     'header' 'true',
@@ -127,7 +122,7 @@
         {%- endfor -%}
         {%- for day in days if day not in present -%}
             {%- do run_query(
-                'insert overwrite table ' ~ export ~ ' partition (' ~ column ~ " = date'" ~ day ~ "')"
+                'insert overwrite table ' ~ export ~ ' partition (' ~ column ~ ' = date ' ~ sql_string(day) ~ ')'
                 ~ ' select ' ~ select_list ~ ' from ' ~ this ~ ' where false'
             ) -%}
         {%- endfor -%}

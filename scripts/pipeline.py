@@ -4,8 +4,11 @@
    that are new or changed since the last run that finished
    (scripts/file_listing.py), without starting Spark. A path that matches
    nothing, a hidden file named directly, or a file whose bytes already read
-   changed fails here with one line; for a Thrift target, the server must
-   accept connections.
+   changed fails here with one line; so do an empty events path, an unknown
+   target, VARS that are not a mapping, and an export folder that cannot be
+   created or written. For a Thrift target, the server must accept
+   connections. Then the run takes its lock (run_lock): a second run on the
+   same project and schema stops here, in one line.
 2. When nothing changed since the last finished run (the same files, sizes
    and modification times, the same project files and settings, the exports
    in place), say so and stop: no Spark work.
@@ -21,7 +24,7 @@
    they are kept, and a run rewrites only the days that changed); they are
    joined in order under one header into a temporary file renamed to
    `<export_dir>/<table>.csv`, which replaces the old file atomically (a
-   reader never sees half a file).
+   reader never sees half a file; a full disk leaves the old files).
 5. Record the run as finished (`.run/<target>-<schema>/finished.json`) and
    print a summary: events read, accepted, rejected per reason, files written.
 """
@@ -29,17 +32,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import errno
+import fcntl
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -146,6 +152,94 @@ def run_dir(target: str) -> Path:
 
 # in the run folder: the manifest of the last finished run (dbt's --state)
 STATE = "state"
+
+
+def lock_file(target: str) -> Path:
+    """The file a run holds locked while it runs.
+
+    A Thrift target: one per target and schema (the server serves many
+    sessions, but two runs would re-point each other's raw table). The `local`
+    target: one for the project, because the Spark driver each run starts
+    opens the project's embedded Derby metastore (metastore_db/), which one
+    process at a time can open, whatever the schema.
+    """
+    if thrift_address(target) is None:
+        return STATE_DIR / "local.lock"
+    return run_dir(target) / "run.lock"
+
+
+@contextlib.contextmanager
+def run_lock(target: str) -> Iterator[int]:
+    """Hold the run's lock (an flock) for the `with` block; yields its file descriptor.
+
+    The kernel releases an flock when the last process holding the file open
+    ends, so a killed run never leaves it stuck. dbt inherits the descriptor
+    (dbt_build), so a run command killed while dbt still works keeps the lock
+    until dbt ends too.
+    """
+    path = lock_file(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            scope = (
+                "in this project (the local target's metastore takes one run at a time)"
+                if path.name == "local.lock"
+                else f"on target {target}, schema {path.parent.name.removeprefix(target + '-')}"
+            )
+            raise PipelineError(
+                f"another run is under way {scope} (pid {holder}, lock {path}): "
+                "wait for it to end, then run again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def check_export_dir(export_dir: Path) -> None:
+    """Create the export folder and write (then remove) a file in it, so a folder
+    that cannot be written stops the run before any Spark work, in one line."""
+    try:
+        export_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PipelineError(
+            f"export folder '{export_dir}' cannot be created: {error.strerror or error} "
+            "(make run EXPORT_DIR=...)"
+        ) from None
+    for folder in (export_dir, export_dir / PARTS_DIR):
+        if not folder.exists() and folder != export_dir:
+            continue
+        try:
+            fd, probe = create_new_file(folder, ".write-check")
+            os.close(fd)
+            probe.unlink()
+        except OSError as error:
+            raise PipelineError(
+                f"export folder '{folder}' cannot be written: {error.strerror or error} "
+                "(make run EXPORT_DIR=...)"
+            ) from None
+
+
+def create_new_file(folder: Path, prefix: str) -> tuple[int, Path]:
+    """A new, hidden, uniquely named file in `folder`, open for writing.
+
+    Its mode comes from the umask (0644 with the usual 022), as for any file a
+    program creates: tempfile's files are 0600, which would keep the published
+    CSVs from the teammates and tools that read them.
+    """
+    while True:
+        path = folder / f"{prefix}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
+        except FileExistsError:
+            continue
+
+
 UNFINISHED = "the last run did not finish, so its tables cannot be trusted"
 
 
@@ -244,14 +338,25 @@ def finish_class_archive(pending: Path, succeeded: bool, timeout: float = JVM_EX
         pending.unlink(missing_ok=True)
 
 
+def profile_output(target: str) -> dict[str, object]:
+    """The output `target` of profiles/profiles.yml, or PipelineError naming the ones there are."""
+    profiles = yaml.safe_load((PROJECT_DIR / "profiles" / "profiles.yml").read_text("utf-8"))
+    outputs = profiles.get("web_events", {}).get("outputs", {})
+    if target not in outputs:
+        raise PipelineError(
+            f"unknown target '{target}': profiles/profiles.yml defines {', '.join(outputs)} "
+            "(make run TARGET=...)"
+        )
+    return outputs[target] or {}
+
+
 def thrift_address(target: str) -> tuple[str, int] | None:
     """(host, port) of `target` in profiles/profiles.yml if it uses the thrift method.
 
     Rendered from the profile itself (its env_var() defaults), so this check and
     dbt always agree on where the server is.
     """
-    profiles = yaml.safe_load((PROJECT_DIR / "profiles" / "profiles.yml").read_text("utf-8"))
-    output = profiles.get("web_events", {}).get("outputs", {}).get(target) or {}
+    output = profile_output(target)
     if output.get("method") != "thrift":
         return None
     env = jinja2.Environment()
@@ -350,7 +455,60 @@ def keep_manifest_as_state(folder: Path) -> None:
     shutil.copyfile(PROJECT_DIR / "target" / "manifest.json", folder / STATE / "manifest.json")
 
 
-def dbt_build(dbt_vars: dict[str, object], target: str, extra: Sequence[str]) -> None:
+def parse_user_vars(text: str, origin: str) -> dict[str, object]:
+    """More dbt vars given to the run command (VARS='{...}', --vars, or `--vars` after `--`),
+    as YAML or JSON (what dbt's --vars takes); those the command sets itself are refused."""
+    if not text.strip():
+        return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise PipelineError(f"{origin} is not valid YAML or JSON{where}: {text}") from None
+    if not isinstance(value, dict):
+        raise PipelineError(f'{origin} must be a mapping such as \'{{"name": "value"}}\': {text}')
+    owned = sorted(set(map(str, value)) & COMMAND_VARS.keys())
+    if owned:
+        raise PipelineError(
+            f"{origin} may not set {', '.join(owned)}: the run command sets "
+            + ", ".join(f"{name} ({COMMAND_VARS[name]})" for name in owned)
+        )
+    return {str(name): item for name, item in value.items()}
+
+
+# The vars the run command sets itself, and where a user sets them instead.
+COMMAND_VARS = {
+    "events_path": "EVENTS / --events",
+    "export_dir": "EXPORT_DIR / --export-dir",
+    "file_listing_path": "the run's listing",
+    "data_tests_scope": "the run's data tests",
+    "export_all": "the run's exports",
+}
+
+
+def split_dbt_vars(dbt_args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The dbt arguments without `--vars X` / `--vars=X`, and the X's (merged by
+    the caller into the run's vars: dbt keeps only the last --vars it is given)."""
+    rest: list[str] = []
+    found: list[str] = []
+    args = iter(dbt_args)
+    for arg in args:
+        if arg == "--vars":
+            value = next(args, None)
+            if value is None:
+                raise PipelineError("--vars after -- needs a value")
+            found.append(value)
+        elif arg.startswith("--vars="):
+            found.append(arg.removeprefix("--vars="))
+        else:
+            rest.append(arg)
+    return rest, found
+
+
+def dbt_build(
+    dbt_vars: dict[str, object], target: str, extra: Sequence[str], keep_open: Sequence[int] = ()
+) -> None:
     command = [
         dbt_executable(),
         "build",
@@ -374,7 +532,9 @@ def dbt_build(dbt_vars: dict[str, object], target: str, extra: Sequence[str]) ->
         "WEB_EVENTS_HOME": str(PROJECT_DIR),
         "WEB_EVENTS_DRIVER_JAVA_OPTIONS": java_options,
     }
-    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, check=False)
+    result = subprocess.run(
+        command, cwd=PROJECT_DIR, env=env, check=False, pass_fds=tuple(keep_open)
+    )
     if archive_written is not None:
         finish_class_archive(archive_written, succeeded=result.returncode == 0)
     if recording and not wait_for_jvm_exit(recording):
@@ -413,8 +573,13 @@ def publish(export_dir: Path) -> list[Path]:
     header-only part at its root, then the days in date order. The parts stay:
     the next run rewrites only the days that changed (the other exports are
     rewritten whole).
+
+    Every table is first written whole to a hidden temporary file beside its
+    CSV; only when all are written are they renamed into place. An I/O error
+    (a full disk, a folder that became read-only) removes the temporary files
+    and stops the run in one line, leaving the previous CSV files as they were.
     """
-    written = []
+    sources = []
     for table in EXPORT_TABLES:
         parts_dir = export_dir / PARTS_DIR / table
         days = sorted(parts_dir.glob("*=*/part-*.csv"))
@@ -423,18 +588,28 @@ def publish(export_dir: Path) -> list[Path]:
             raise PipelineError(
                 f"no complete CSV export of {table} in {parts_dir}: was the model built?"
             )
-        final = export_dir / f"{table}.csv"
-        with tempfile.NamedTemporaryFile(
-            dir=export_dir, prefix=f".{table}.", suffix=".tmp", delete=False
-        ) as temp:
-            try:
-                join_parts(parts, temp)
-            except BaseException:
-                Path(temp.name).unlink(missing_ok=True)
-                raise
-        os.replace(temp.name, final)
-        written.append(final)
-    return written
+        sources.append((export_dir / f"{table}.csv", parts))
+    temporary: list[Path] = []
+    final, step = export_dir, "write"
+    try:
+        for final, parts in sources:
+            fd, temp = create_new_file(export_dir, f".{final.stem}")
+            temporary.append(temp)
+            with os.fdopen(fd, "wb") as out:
+                join_parts(parts, out)
+        step = "replace"
+        for (final, _), temp in zip(sources, temporary, strict=True):
+            os.replace(temp, final)
+    except OSError as error:
+        reason = "the disk is full" if error.errno == errno.ENOSPC else error.strerror or error
+        kept = "the CSV files there are" if step == "write" else "this file and the next are"
+        raise PipelineError(
+            f"could not {step} {final}: {reason}; {kept} still those of the last run that published"
+        ) from None
+    finally:
+        for temp in temporary:
+            temp.unlink(missing_ok=True)  # renamed into place, or written in vain
+    return [final for final, _ in sources]
 
 
 def exported_files(export_dir: Path) -> list[Path]:
@@ -482,8 +657,16 @@ def report_moves_and_removals(files: list[file_listing.ListedFile], known: Finis
 
 
 def run(args: argparse.Namespace) -> None:
+    """Check what can be checked without Spark, then build and publish holding the run's lock."""
     events_path = resolve_events_path(args.events)
+    if not args.export_dir.strip():
+        raise PipelineError("EXPORT_DIR is empty: name the folder for the CSV files")
     export_dir = Path(args.export_dir).expanduser().resolve()
+    profile_output(args.target)
+    user_vars = parse_user_vars(args.vars, "VARS")
+    dbt_args, more_vars = split_dbt_vars(args.dbt_args)
+    for text in more_vars:
+        user_vars.update(parse_user_vars(text, "--vars"))
     try:
         listing = file_listing.find_files(events_path)
     except ListingError as error:
@@ -494,10 +677,23 @@ def run(args: argparse.Namespace) -> None:
             f"are never read): {', '.join(listing.hidden)}"
         )
     check_thrift_server(args.target)
+    check_export_dir(export_dir)  # the last check: it creates the folder
+    with run_lock(args.target) as lock:
+        build_and_publish(args, events_path, export_dir, listing.files, user_vars, dbt_args, lock)
+
+
+def build_and_publish(
+    args: argparse.Namespace,
+    events_path: str,
+    export_dir: Path,
+    listed: list[str],
+    user_vars: dict[str, object],
+    dbt_args: list[str],
+    lock: int,
+) -> None:
     folder = run_dir(args.target)
     finished = file_listing.read_finished(folder)
-    dbt_args = list(args.dbt_args)
-    dbt_vars = build_vars(events_path, export_dir, folder / file_listing.LISTING)
+    dbt_vars = {**user_vars, **build_vars(events_path, export_dir, folder / file_listing.LISTING)}
     schema = os.environ.get("WEB_EVENTS_SCHEMA", "web_events")
     # what the tables are built from (a rebuild asked for once is not a setting)
     settings = [arg for arg in dbt_args if arg != "--full-refresh"]
@@ -516,7 +712,7 @@ def run(args: argparse.Namespace) -> None:
         and not stale_exports
         and finished.project_fingerprint == project
         and finished.export_dir == str(export_dir)
-        and file_listing.is_unchanged(listing.files, finished)
+        and file_listing.is_unchanged(listed, finished)
     ):
         print(
             f"Nothing new since run {finished.run_id}: no file added, grown, changed or "
@@ -527,8 +723,7 @@ def run(args: argparse.Namespace) -> None:
         return
     known = finished if reason is None else None
     files = [
-        file_listing.measure(path, known.files.get(path) if known else None)
-        for path in listing.files
+        file_listing.measure(path, known.files.get(path) if known else None) for path in listed
     ]
     changed = file_listing.changed_files(files, known)
     if changed:
@@ -551,7 +746,7 @@ def run(args: argparse.Namespace) -> None:
     run_id = file_listing.new_run_id()
     file_listing.forget_finished(folder)
     file_listing.write_listing(folder, files, run_id, events_path)
-    dbt_build(dbt_vars, args.target, dbt_args)
+    dbt_build(dbt_vars, args.target, dbt_args, keep_open=[lock])
     written = publish(export_dir)
     summary = summarise(written)
     keep_manifest_as_state(folder)
@@ -571,23 +766,45 @@ def run(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The options; each default comes from the environment variable `make run` sets
+    (WEB_EVENTS_EVENTS, ...), so the Makefile passes values without shell text."""
+    env = os.environ
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="build, test the data and export the CSVs")
     run_parser.add_argument(
         "--events",
-        default="data/source_event_data.json",
-        help="a JSON-lines file, a folder or a glob",
+        default=env.get("WEB_EVENTS_EVENTS", "data/source_event_data.json"),
+        help="a JSON-lines file, a folder or a glob (env WEB_EVENTS_EVENTS)",
     )
     run_parser.add_argument(
-        "--export-dir", default="exports", help="folder for the three CSV files"
+        "--export-dir",
+        default=env.get("WEB_EVENTS_EXPORT_DIR", "exports"),
+        help="folder for the CSV files (env WEB_EVENTS_EXPORT_DIR)",
     )
-    run_parser.add_argument("--target", default="local", help="dbt target (local, thrift)")
     run_parser.add_argument(
-        "--full-refresh", action="store_true", help="rebuild every table from all files"
+        "--target",
+        default=env.get("WEB_EVENTS_TARGET", "local"),
+        help="dbt target (local, thrift) (env WEB_EVENTS_TARGET)",
+    )
+    run_parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        default=is_set(env.get("WEB_EVENTS_FULL_REFRESH", "")),
+        help="rebuild every table from all files (env WEB_EVENTS_FULL_REFRESH=1)",
+    )
+    run_parser.add_argument(
+        "--vars",
+        default=env.get("WEB_EVENTS_VARS", ""),
+        help="more dbt vars as YAML or JSON, merged with the run's own (env WEB_EVENTS_VARS)",
     )
     run_parser.add_argument("dbt_args", nargs="*", help="more dbt build arguments, after --")
     return parser.parse_args(argv)
+
+
+def is_set(flag: str) -> bool:
+    """FULL_REFRESH=1 (or yes, true); empty, 0, no and false leave it off."""
+    return flag.strip().lower() not in ("", "0", "no", "false", "off")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,18 @@
 # Extra options go to spark-submit, e.g. `--conf spark.executor.memory=1g`.
 #
 # Settings (environment variables, with their defaults):
-#   THRIFT_BIND_HOST          127.0.0.1       address the server listens on
+#   THRIFT_BIND_HOST          127.0.0.1       address the server listens on; any address
+#                             beyond loopback needs THRIFT_AUTH (or the override below)
+#   THRIFT_AUTH               NONE            who may connect (HiveServer2's authentication):
+#                             NONE or NOSASL (anyone), LDAP (THRIFT_LDAP_URL, optional
+#                             THRIFT_LDAP_BASE_DN / THRIFT_LDAP_DOMAIN), KERBEROS
+#                             (THRIFT_KERBEROS_PRINCIPAL, THRIFT_KERBEROS_KEYTAB), CUSTOM
+#                             (THRIFT_CUSTOM_AUTH_CLASS, its jar passed with --jars).
+#                             dbt's profile reads the same THRIFT_AUTH, with THRIFT_USER
+#                             and THRIFT_PASSWORD.
+#   THRIFT_ALLOW_UNAUTHENTICATED  (empty)     1: listen beyond loopback without
+#                             authentication anyway (a private container network);
+#                             a warning says so at every start
 #   THRIFT_PORT               10000
 #   THRIFT_STATE_DIR          <project>/.thrift   pid file, log, Derby metastore, warehouse
 #   THRIFT_WAREHOUSE_DIR      $THRIFT_STATE_DIR/warehouse
@@ -63,6 +74,7 @@ STATE_DIR="$(absolute "$STATE_DIR")"
 WAREHOUSE_DIR="$(absolute "${THRIFT_WAREHOUSE_DIR:-$STATE_DIR/warehouse}")"
 PID_FILE="$STATE_DIR/thrift-server.pid"
 LOG_FILE="$STATE_DIR/thrift-server.log"
+AUTH="${THRIFT_AUTH:-NONE}"
 # Marks the JVM as this state folder's server, so `stop` never kills anything else.
 MARKER="spark.web_events.thrift.stateDir=$STATE_DIR"
 
@@ -83,6 +95,70 @@ find_spark_home() {
         return
     fi
     die "no Spark found: set SPARK_HOME, or run 'make setup' to install pyspark in .venv"
+}
+
+is_loopback() {
+    case "$BIND_HOST" in
+        127.* | localhost | ::1 | "[::1]") return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+require() {
+    local name
+    for name in "$@"; do
+        [[ -n "${!name:-}" ]] || die "THRIFT_AUTH=$AUTH needs $name"
+    done
+}
+
+# Before anything starts: the authentication settings are complete, and a
+# server that others can reach either checks who connects or says loudly
+# that it does not.
+check_authentication() {
+    case "$AUTH" in
+        NONE | NOSASL) ;;
+        LDAP) require THRIFT_LDAP_URL ;;
+        KERBEROS) require THRIFT_KERBEROS_PRINCIPAL THRIFT_KERBEROS_KEYTAB ;;
+        CUSTOM) require THRIFT_CUSTOM_AUTH_CLASS ;;
+        *) die "THRIFT_AUTH=$AUTH: use NONE, NOSASL, LDAP, KERBEROS or CUSTOM" ;;
+    esac
+    if is_loopback || [[ "$AUTH" != NONE && "$AUTH" != NOSASL ]]; then
+        return 0
+    fi
+    if [[ "${THRIFT_ALLOW_UNAUTHENTICATED:-}" != 1 ]]; then
+        die "THRIFT_BIND_HOST=$BIND_HOST lets other machines connect, and THRIFT_AUTH=$AUTH checks no one: set THRIFT_AUTH=LDAP|KERBEROS|CUSTOM (see the top of this script), or THRIFT_ALLOW_UNAUTHENTICATED=1 on a network only you reach"
+    fi
+    {
+        echo "thrift-server: WARNING ****************************************************"
+        echo "thrift-server: WARNING: listening on $BIND_HOST:$PORT WITHOUT AUTHENTICATION"
+        echo "thrift-server: WARNING: (THRIFT_ALLOW_UNAUTHENTICATED=1). Anyone who reaches this"
+        echo "thrift-server: WARNING: address can read and drop every table the server can."
+        echo "thrift-server: WARNING ****************************************************"
+    } >&2
+}
+
+# HiveServer2's authentication options for THRIFT_AUTH.
+authentication_options() {
+    AUTH_OPTIONS=(--hiveconf "hive.server2.authentication=$AUTH")
+    case "$AUTH" in
+        LDAP)
+            AUTH_OPTIONS+=(--hiveconf "hive.server2.authentication.ldap.url=$THRIFT_LDAP_URL")
+            [[ -n "${THRIFT_LDAP_BASE_DN:-}" ]] &&
+                AUTH_OPTIONS+=(--hiveconf "hive.server2.authentication.ldap.baseDN=$THRIFT_LDAP_BASE_DN")
+            [[ -n "${THRIFT_LDAP_DOMAIN:-}" ]] &&
+                AUTH_OPTIONS+=(--hiveconf "hive.server2.authentication.ldap.Domain=$THRIFT_LDAP_DOMAIN")
+            ;;
+        KERBEROS)
+            AUTH_OPTIONS+=(
+                --hiveconf "hive.server2.authentication.kerberos.principal=$THRIFT_KERBEROS_PRINCIPAL"
+                --hiveconf "hive.server2.authentication.kerberos.keytab=$THRIFT_KERBEROS_KEYTAB"
+            )
+            ;;
+        CUSTOM)
+            AUTH_OPTIONS+=(--hiveconf "hive.server2.custom.authentication.class=$THRIFT_CUSTOM_AUTH_CLASS")
+            ;;
+    esac
+    return 0
 }
 
 # The local address that reaches the server (a wildcard bind is reached on loopback).
@@ -196,11 +272,13 @@ spark_submit_command() {
     else
         COMMAND+=(--conf spark.ui.enabled=false)
     fi
+    authentication_options
     COMMAND+=(
         "$@"
         spark-internal
         --hiveconf "hive.server2.thrift.bind.host=$BIND_HOST"
         --hiveconf "hive.server2.thrift.port=$PORT"
+        "${AUTH_OPTIONS[@]}"
     )
 }
 
@@ -249,6 +327,7 @@ wait_until_ready() {
 }
 
 start_server() {
+    check_authentication
     mkdir -p "$STATE_DIR"
     local pid
     if pid="$(our_pid)"; then
@@ -317,6 +396,7 @@ status_server() {
 }
 
 run_foreground() {
+    check_authentication
     mkdir -p "$STATE_DIR"
     spark_submit_command "$@"
     remove_uncommitted_writes

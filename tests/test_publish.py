@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -97,3 +101,101 @@ def test_an_unfinished_export_is_not_published(tmp_path: Path) -> None:
     with pytest.raises(pipeline.PipelineError, match="no complete CSV export of user_activity"):
         pipeline.publish(tmp_path)
     assert not (tmp_path / "user_activity.csv").exists()
+
+
+def all_exports(export_dir: Path, rows: bytes) -> None:
+    for table in pipeline.EXPORT_TABLES:
+        folder_export(export_dir, table, rows)
+
+
+def test_published_csvs_get_the_mode_the_umask_gives(tmp_path: Path) -> None:
+    all_exports(tmp_path, b"1,x\n")
+    for umask, mode in [(0o022, 0o644), (0o027, 0o640)]:
+        old = os.umask(umask)
+        try:
+            pipeline.publish(tmp_path)
+        finally:
+            os.umask(old)
+        for table in pipeline.EXPORT_TABLES:
+            assert stat.S_IMODE((tmp_path / f"{table}.csv").stat().st_mode) == mode
+
+
+def test_a_full_disk_keeps_the_previous_csvs_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    all_exports(tmp_path, b"1,old\n")
+    pipeline.publish(tmp_path)
+    before = {path.name: path.read_bytes() for path in tmp_path.glob("*.csv")}
+    all_exports(tmp_path, b"2,new\n")
+    join_parts = pipeline.join_parts
+    calls = []
+
+    def fills_the_disk(parts: list[Path], out: BinaryIO) -> None:
+        calls.append(parts)
+        if len(calls) == 2:  # the second table: the first is written whole by then
+            out.write(HEADER)
+            out.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        join_parts(parts, out)
+
+    monkeypatch.setattr(pipeline, "join_parts", fills_the_disk)
+    with pytest.raises(pipeline.PipelineError) as error:
+        pipeline.publish(tmp_path)
+
+    message = str(error.value)
+    assert "could not write" in message and "hrly_granular_activity.csv" in message
+    assert "the disk is full" in message and "\n" not in message
+    assert {path.name: path.read_bytes() for path in tmp_path.glob("*.csv")} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        pipeline.PARTS_DIR,
+        *sorted(before),
+    ]
+
+
+def test_a_full_disk_ends_the_run_command_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main() prints a PipelineError as one line and returns 1 (no traceback)."""
+
+    def io_error(parts: list[Path], out: BinaryIO) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    def fails(args: object) -> None:
+        all_exports(tmp_path, b"1,x\n")
+        monkeypatch.setattr(pipeline, "join_parts", io_error)
+        pipeline.publish(tmp_path)
+
+    monkeypatch.setattr(pipeline, "run", fails)
+    assert pipeline.main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not write ") and "Input/output error" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_failed_rename_names_the_file_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    all_exports(tmp_path, b"1,old\n")
+    pipeline.publish(tmp_path)
+    all_exports(tmp_path, b"2,new\n")
+    real_replace = os.replace
+    calls = []
+
+    def fails_second(source: Path, target: Path) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        real_replace(source, target)
+
+    monkeypatch.setattr(pipeline.os, "replace", fails_second)
+    with pytest.raises(pipeline.PipelineError) as error:
+        pipeline.publish(tmp_path)
+
+    assert str(error.value).startswith(
+        f"could not replace {tmp_path / 'hrly_granular_activity.csv'}: Read-only file system; "
+        "this file and the next are still those of the last run that published"
+    )
+    assert (tmp_path / "user_activity.csv").read_bytes() == HEADER + b"2,new\n"
+    assert (tmp_path / "hrly_granular_activity.csv").read_bytes() == HEADER + b"1,old\n"
+    assert not list(tmp_path.glob(".*.tmp"))

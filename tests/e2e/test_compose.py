@@ -164,3 +164,28 @@ def test_spark_runs_on_java_17_without_hudi(services: dict[str, dict[str, Any]])
         if not line.lstrip().startswith("#")
     ]
     assert not [line for line in code if "hudi" in line]
+
+
+def test_every_service_that_writes_the_exports_runs_as_the_host_user(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """A CSV in ./exports is the user's (WEB_EVENTS_UID), not root's, and in the dbt
+    image every folder it writes is writable by whatever uid that is."""
+    raw = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+    for name, service in services.items():
+        if "/web_events/exports" in mounts(service):
+            assert raw[name]["user"] == "${WEB_EVENTS_UID:-1000}:${WEB_EVENTS_GID:-1000}", name
+    dockerfile = DBT_DOCKERFILE.read_text(encoding="utf-8")
+    assert "chmod 1777 . target logs profiles /web_events/run /web_events/exports" in dockerfile
+
+
+def test_the_thrift_server_says_it_has_no_authentication_and_dbt_passes_credentials(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """It listens on every interface of its container (the compose network; the host
+    sees it on loopback only), which the start script accepts only when told."""
+    env = services["spark-thrift"]["environment"]
+    assert env["THRIFT_BIND_HOST"] == "0.0.0.0"
+    assert env["THRIFT_ALLOW_UNAUTHENTICATED"] == "1"
+    assert env["THRIFT_AUTH"] == "NONE"
+    assert {"THRIFT_AUTH", "THRIFT_USER", "THRIFT_PASSWORD"} <= set(services["dbt"]["environment"])

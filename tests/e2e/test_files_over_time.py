@@ -198,13 +198,27 @@ def test_a_failed_or_killed_run_changes_nothing_a_later_run_relies_on(tmp_path: 
     expected = oracle_exports([events], tmp_path / "oracle")
     assert_same_exports(read_exports(out), expected)
 
-    # a run on another events path fails at its export (a file stands where its
-    # export folder should be), after it rebuilt the tables from that path
+    # an export folder that cannot be created stops a run before it builds:
+    # nothing changes, the next run has nothing to do
     other = bad_inputs_folder(tmp_path / "other")
+    not_a_folder = tmp_path / "not_a_folder"
+    not_a_folder.write_text("a file, not a folder", encoding="utf-8")
+    refused = run_pipeline(other, not_a_folder)
+    assert refused.returncode == 1
+    assert refused.output.startswith(f"error: export folder '{not_a_folder}' cannot be created")
+    assert "Nothing new since run" in run_pipeline(events, out).check().output
+
+    # a run on another events path fails as it publishes (a folder stands where
+    # a CSV file should be), after it rebuilt the tables from that path
     blocked = tmp_path / "blocked"
-    blocked.write_text("a file, not a folder", encoding="utf-8")
+    (blocked / "user_activity.csv").mkdir(parents=True)
+    (blocked / "user_activity.csv" / "keep").write_text("x", encoding="utf-8")
     failed = run_pipeline(other, blocked)
-    assert failed.returncode != 0
+    assert failed.returncode == 1
+    assert f"error: could not replace {blocked / 'user_activity.csv'}: Is a directory" in (
+        failed.output
+    )
+    assert not list(blocked.glob(".*.tmp"))
     assert read_exports(out) == expected  # the published files are as they were
 
     # back on the first path: the result of one clean run, nothing of the other
