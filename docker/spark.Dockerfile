@@ -1,6 +1,7 @@
 # The Spark image of docker-compose.yml: master, workers and the Thrift server.
 #
-# The official apache/spark image (Java 17, Scala 2.13; no Hudi: PITFALLS 14)
+# The official apache/spark image (Java 17, Scala 2.13; no Hudi: see
+# docs/spark-notes.md, "Containers need Java 17")
 # plus two things the project needs:
 # - the PostgreSQL JDBC driver, so the Thrift server's Hive metastore client can
 #   keep the catalog in the `postgres` service. It is downloaded from Maven

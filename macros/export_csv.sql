@@ -13,7 +13,8 @@
 
     The global sort range-partitions the rows, so the parts are sorted and
     written in parallel, part-00000 holding the first range. Spark can only
-    write a folder of part files (PITFALLS 10); the run command
+    write a folder of part files (docs/spark-notes.md, "CSV from SQL is a
+    folder of part files"); the run command
     (scripts/pipeline.py) joins the parts in order under one header into
     `<export_dir>/<model>.csv` and renames it into place atomically.
 

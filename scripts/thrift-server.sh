@@ -39,7 +39,8 @@
 #                             for another metastore database (Postgres in docker-compose)
 #   THRIFT_START_TIMEOUT      300             seconds `start` waits for the port
 #   SPARK_HOME                the Spark to run: /opt/spark in the apache/spark image; when
-#                             unset, the pyspark package of the project's .venv (PITFALLS 13)
+#                             unset, the pyspark package of the project's .venv
+#                             (docs/spark-notes.md, "Spark from the virtualenv")
 #
 # Server settings that are not negotiable: session time zone UTC (SPEC) and ANSI
 # mode on, pinned explicitly (Spark 4's default, what real clusters run; see the
@@ -233,7 +234,8 @@ spark_submit_command() {
         --conf "$MARKER"
         # SPEC: results must not depend on the machine's time zone.
         --conf spark.sql.session.timeZone=UTC
-        # Pinned, not inherited: the SQL is written for ANSI mode (PITFALLS 1).
+        # Pinned, not inherited: the SQL is written for ANSI mode (docs/spark-notes.md,
+        # "ANSI mode depends on the connection").
         --conf spark.sql.ansi.enabled=true
         --conf "spark.sql.shuffle.partitions=${THRIFT_SHUFFLE_PARTITIONS:-8}"
         --conf spark.sql.adaptive.enabled=true

@@ -20,8 +20,9 @@
 
     Partitioned by day (`partition_date`: the event's UTC date, or the load
     date for lines without a valid time) and written with insert_overwrite:
-    only the days a run can change are rewritten (PITFALLS 2: never without
-    partition_by, since this model reads itself). The new files and those
+    only the days a run can change are rewritten (never without
+    partition_by, since this model reads itself: docs/spark-notes.md,
+    "insert_overwrite of a model that reads itself"). The new files and those
     days are looked up before the run (in_query_results) and reach Spark as
     literals, so it reads only the new lines and the touched days of the
     table, and each of them once.

@@ -2,7 +2,7 @@
     One row per non-blank input line: where it came from (file, line number,
     load time), the line itself, and the event typed as the schema says (every
     field as text). This is the only model that reads the raw files, and it
-    parses each line once (PITFALLS 12).
+    parses each line once (docs/spark-notes.md, "Reading raw JSON in one pass").
 
     A line that is not exactly one JSON object, or has a field of the wrong
     JSON shape (an object where text is expected, `"user": "abc"`), keeps its

@@ -152,7 +152,8 @@ def test_long_running_services_have_healthchecks(services: dict[str, dict[str, A
 
 
 def test_spark_runs_on_java_17_without_hudi(services: dict[str, dict[str, Any]]) -> None:
-    """PITFALLS 14: Spark 4 needs Java 17; dbt-labs' compose (Java 8, Hudi) cannot start it."""
+    """Spark 4 needs Java 17; dbt-labs' compose (Java 8, Hudi) cannot start it
+    (docs/spark-notes.md, "Containers need Java 17")."""
     image = services["spark-thrift"]["build"]["args"]["SPARK_IMAGE"]
     assert re.fullmatch(r"apache/spark:4\.\d+\.\d+-scala2\.13-java17-ubuntu", image), image
     dockerfile = SPARK_DOCKERFILE.read_text(encoding="utf-8")
