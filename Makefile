@@ -22,7 +22,7 @@ DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir profiles --target "$$WEB_EVENTS_TARGET"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run unit-test test lint clean bench docs docs-serve freshness lint-sql lint-dbt
+.PHONY: help setup browser run unit-test test lint clean bench docs docs-serve freshness lint-sql lint-dbt
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,7 +46,20 @@ run: setup ## Build, test the data, export CSVs (EVENTS=<file|dir|glob> EXPORT_D
 unit-test: setup ## dbt unit tests of every SPEC rule and of the load ledger (after a first `make run`: dbt reads the input columns' types from the tables)
 	$(DBT) test $(DBT_FLAGS) --select 'test_type:unit'
 
-test: setup ## Everything: dbt unit tests, then the pytest suite (end to end on real Spark)
+# The docs-site test renders the site in headless Chromium (Debian's package).
+# As root on Debian, `make test` installs it; otherwise it stops at once with
+# the command that does. CHROMIUM=<path> points at another build.
+browser:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing chromium with apt-get (the docs-site test renders the site in it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "make test needs Chromium for the docs-site test: sudo apt-get install -y chromium (or set CHROMIUM=<path>)" >&2; \
+		exit 1; \
+	fi
+
+test: setup browser ## Everything: dbt unit tests, then the pytest suite (end to end on real Spark)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup lint-sql lint-dbt ## ruff on the Python, sqlfluff on the SQL, dbt-score on the dbt metadata

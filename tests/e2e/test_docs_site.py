@@ -2,7 +2,7 @@
 
 `dbt docs generate --static` (what `make docs` runs) writes target/index.html (served)
 and target/static_index.html (one file, opened without a server). The site is served
-from target/ on 127.0.0.1 on a free port, and Chromium (Debian's `chromium`; .ci/run
+from target/ on 127.0.0.1 on a free port, and Chromium (Debian's `chromium`; `make test`
 installs it) renders the pages. The assertions are on the rendered DOM: the model,
 source, exposure, macro and overview pages show their descriptions and columns, and
 the lineage graph draws every node from the JSON source to the CSV exports.
@@ -86,7 +86,7 @@ def chromium_path() -> str:
     if not Path(found).exists():
         pytest.fail(
             "headless Chromium is needed to check the docs site: "
-            "apt-get install -y chromium (.ci/run does this), or set CHROMIUM=<path>"
+            "sudo apt-get install -y chromium (`make test` does this as root), or set CHROMIUM=<path>"
         )
     return found
 
