@@ -5,17 +5,19 @@ statement can be slow because others kept the cores busy. This says where the CP
 run with Java Flight Recorder (JFR) in the Spark driver, where the session method also runs every
 Spark task:
 
-    WEB_EVENTS_JFR=/tmp/run.jfr make run ...
-    python benchmarks/cpu_by_statement.py --jfr /tmp/run.jfr
+    python benchmarks/cpu_by_statement.py --jfr /tmp/run.jfr --record make run EVENTS=...
+    python benchmarks/cpu_by_statement.py --jfr /tmp/run.jfr      # read it again later
 
-scripts/pipeline.py starts the recording when WEB_EVENTS_JFR is set. Each execution sample (a
+`--record` runs the command with the recording option in WEB_EVENTS_DRIVER_EXTRA_JAVA_OPTIONS
+(which scripts/pipeline.py adds to the driver's JVM options), waits until the driver's JVM has
+written the recording (it outlives dbt by seconds), then reads it. Each execution sample (a
 Java thread found running, about every 10-20 ms per thread) goes to the statements dbt had
 running at that instant, split evenly when several ran at once. Samples while no statement ran
 (dbt compiling, the JVM starting) are counted apart. The JIT compiler's own threads are not
 Java threads and are not sampled.
 
 Usage: python benchmarks/cpu_by_statement.py --jfr FILE [--log logs/dbt.log] [--invocation -1]
-       [--top 25]
+       [--top 25] [--record COMMAND...]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from benchmarks.dbt_statement_times import (  # noqa: E402
     chosen_invocation,
     timings,
 )
+from scripts.driver_jvm import JVM_EXIT_TIMEOUT, wait_for_jvm_exit  # noqa: E402
 
 DAY = 86400.0
 
@@ -123,11 +126,51 @@ def report(shares: Counter[Timing], outside: int, top: int) -> list[str]:
     return lines
 
 
+def recording_option(recording: Path) -> str:
+    """The JVM option that records the driver with JFR into `recording`."""
+    path = recording.expanduser().resolve()
+    if "," in str(path) or " " in str(path):
+        raise ValueError(f"the recording's path may not hold commas or spaces: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"-XX:StartFlightRecording=filename={path},settings=profile"
+
+
+def record(command: Sequence[str], recording: Path) -> int:
+    """Run `command` (a `make run` or scripts/pipeline.py run) with the driver recorded, and
+    return once its JVM has written the recording; the command's exit status."""
+    option = recording_option(recording)
+    extra = os.environ.get("WEB_EVENTS_DRIVER_EXTRA_JAVA_OPTIONS", "")
+    env = {**os.environ, "WEB_EVENTS_DRIVER_EXTRA_JAVA_OPTIONS": f"{extra} {option}".strip()}
+    returncode = subprocess.run(list(command), cwd=PROJECT_DIR, env=env, check=False).returncode
+    if not wait_for_jvm_exit(option):
+        print(
+            f"warning: the Spark driver's JVM still runs {JVM_EXIT_TIMEOUT:.0f} s after the "
+            f"command ended; {recording} may not be whole yet",
+            file=sys.stderr,
+        )
+    return returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jfr", type=Path, required=True, help="the recording (WEB_EVENTS_JFR)")
+    parser.add_argument("--jfr", type=Path, required=True, help="the recording")
     add_log_arguments(parser)
+    parser.add_argument(
+        "--record",
+        nargs=argparse.REMAINDER,
+        metavar="COMMAND",
+        help="run this command with the driver recorded into --jfr first",
+    )
     args = parser.parse_args(argv)
+    if args.record:
+        try:
+            returncode = record(args.record, args.jfr)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if returncode != 0:
+            print(f"error: the recorded command failed (exit {returncode})", file=sys.stderr)
+            return returncode
     lines = chosen_invocation(args)
     if lines is None:
         return 1

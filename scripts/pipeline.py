@@ -43,7 +43,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ import yaml
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import file_listing
+from scripts import driver_jvm, file_listing
 from scripts.file_listing import FinishedRun, ListingError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -66,16 +65,8 @@ PARTS_DIR = "_parts"
 # finished run, the JVM class archive); WEB_EVENTS_RUN_DIR moves them, e.g. to
 # a folder a Thrift server elsewhere can read the listing from.
 STATE_DIR = Path(os.environ.get("WEB_EVENTS_RUN_DIR") or PROJECT_DIR / ".run")
-# A class-data-sharing archive of the classes the Spark driver loads when dbt
-# starts it (the `local` target): the first run writes it when its JVM exits,
-# later runs map it instead of loading and verifying ~15,000 classes from the
-# jars (a bare session start and first metastore call: 28-32 s -> 14-17 s on
-# this VM in a slow period, 18 s -> 13 s in a quiet one). A JVM that does not match the
-# archive (another Java or Spark) ignores it.
+# The Spark driver's class archive (scripts/driver_jvm.py): a faster JVM start.
 CLASS_ARCHIVE = STATE_DIR / "spark-driver-classes.jsa"
-QUIET_CLASS_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
-# how long to wait for the driver's JVM to finish writing at exit (class archive, recording)
-JVM_EXIT_TIMEOUT = 120.0
 
 
 class PipelineError(Exception):
@@ -273,71 +264,6 @@ def full_refresh_reason(events_path: str, folder: Path, finished: FinishedRun | 
     return None
 
 
-def class_archive_options() -> str | None:
-    """JVM options that map the class archive, once a run has written it."""
-    if CLASS_ARCHIVE.exists():
-        return f"-XX:SharedArchiveFile={CLASS_ARCHIVE} {QUIET_CLASS_SHARING}"
-    return None
-
-
-def driver_java_options() -> tuple[str, Path | None]:
-    """JVM options for the Spark driver dbt starts, and the archive it writes (if any)."""
-    mapping = class_archive_options()
-    if mapping is not None:
-        return mapping, None
-    if not Path("/proc").is_dir():  # finish_class_archive needs to see the JVM
-        return "", None
-    STATE_DIR.mkdir(exist_ok=True)
-    pending = CLASS_ARCHIVE.with_suffix(".jsa.part")
-    return f"-XX:ArchiveClassesAtExit={pending} {QUIET_CLASS_SHARING}", pending
-
-
-def flight_recording_option() -> str:
-    """Java Flight Recorder for the driver when WEB_EVENTS_JFR names a file, for
-    benchmarks/cpu_by_statement.py (which statements the CPU went to); else nothing."""
-    recording = os.environ.get("WEB_EVENTS_JFR", "").strip()
-    if not recording:
-        return ""
-    path = Path(recording).expanduser().resolve()
-    if "," in str(path) or " " in str(path):
-        raise PipelineError(f"WEB_EVENTS_JFR: the path may not hold commas or spaces: {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"-XX:StartFlightRecording=filename={path},settings=profile"
-
-
-def wait_for_jvm_exit(marker: str, timeout: float = JVM_EXIT_TIMEOUT) -> bool:
-    """Wait until no process started with `marker` in its command line is left.
-
-    The driver's JVM outlives dbt's Python process by the seconds it takes to
-    write what it writes as it exits (the class archive, a flight recording).
-    False if one still runs after `timeout` seconds.
-    """
-    needle = marker.encode()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        writers = []
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-            try:
-                if needle in cmdline.read_bytes():
-                    writers.append(cmdline)
-            except OSError:
-                continue  # the process ended while we looked
-        if not writers:
-            return True
-        time.sleep(0.5)
-    return False
-
-
-def finish_class_archive(pending: Path, succeeded: bool, timeout: float = JVM_EXIT_TIMEOUT) -> None:
-    """Keep the archive the driver's JVM wrote as it exited, once it is whole."""
-    if not wait_for_jvm_exit(f"-XX:ArchiveClassesAtExit={pending}", timeout):
-        return  # still writing: leave it, a later run writes a new one
-    if succeeded and pending.exists():
-        os.replace(pending, CLASS_ARCHIVE)
-    else:
-        pending.unlink(missing_ok=True)
-
-
 def profile_output(target: str) -> dict[str, object]:
     """The output `target` of profiles/profiles.yml, or PipelineError naming the ones there are."""
     profiles = yaml.safe_load((PROJECT_DIR / "profiles" / "profiles.yml").read_text("utf-8"))
@@ -524,24 +450,21 @@ def dbt_build(
         "test_type:unit",
         *extra,
     ]
-    java_options, archive_written = driver_java_options()
-    recording = flight_recording_option()
-    java_options = " ".join(filter(None, [java_options, recording]))
+    java_options, archive_written = driver_jvm.java_options(CLASS_ARCHIVE)
+    # more JVM options of your own for the driver (e.g. a flight recording:
+    # benchmarks/cpu_by_statement.py --record)
+    extra_java = os.environ.get("WEB_EVENTS_DRIVER_EXTRA_JAVA_OPTIONS", "")
     env = {
         **os.environ,
         "WEB_EVENTS_HOME": str(PROJECT_DIR),
-        "WEB_EVENTS_DRIVER_JAVA_OPTIONS": java_options,
+        "WEB_EVENTS_DRIVER_JAVA_OPTIONS": " ".join(filter(None, [java_options, extra_java])),
     }
     result = subprocess.run(
         command, cwd=PROJECT_DIR, env=env, check=False, pass_fds=tuple(keep_open)
     )
     if archive_written is not None:
-        finish_class_archive(archive_written, succeeded=result.returncode == 0)
-    if recording and not wait_for_jvm_exit(recording):
-        print(
-            f"warning: the Spark driver's JVM still runs {JVM_EXIT_TIMEOUT:.0f} s after dbt "
-            "ended; the recording in WEB_EVENTS_JFR may not be whole yet",
-            file=sys.stderr,
+        driver_jvm.finish_class_archive(
+            CLASS_ARCHIVE, archive_written, succeeded=result.returncode == 0
         )
     if result.returncode != 0:
         raise PipelineError(

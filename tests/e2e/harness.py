@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.pipeline import class_archive_options
+from scripts.driver_jvm import class_archive_options
+from scripts.pipeline import CLASS_ARCHIVE
 from tests.e2e import spec_oracle
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def project_env(**extra: str) -> dict[str, str]:
     A bare dbt call maps the JVM class archive an earlier pipeline run wrote,
     as the pipeline does (it starts Spark faster; nothing else changes).
     """
-    mapping = class_archive_options()
+    mapping = class_archive_options(CLASS_ARCHIVE)
     java_options = {} if mapping is None else {"WEB_EVENTS_DRIVER_JAVA_OPTIONS": mapping}
     return {
         **os.environ,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks import cpu_by_statement as cpu
 from benchmarks import dbt_statement_times as times
-from scripts import pipeline
 
 # stg runs 23:59:58-00:00:04 (status at 00:00:03, fetched until its next line at 00:00:04);
 # hrly runs 00:00:01-00:00:02 on another thread, so the two overlap across midnight.
@@ -105,19 +105,32 @@ def test_a_failing_jfr_tool_is_one_clear_error(
     assert capsys.readouterr().err.strip().endswith("jfr print failed: File not found")
 
 
-def test_the_pipeline_records_only_when_asked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("WEB_EVENTS_JFR", raising=False)
-    assert pipeline.flight_recording_option() == ""
-    monkeypatch.setenv("WEB_EVENTS_JFR", str(tmp_path / "rec" / "run.jfr"))
-    assert pipeline.flight_recording_option() == (
+def test_the_recording_option_names_a_usable_file(tmp_path: Path) -> None:
+    assert cpu.recording_option(tmp_path / "rec" / "run.jfr") == (
         f"-XX:StartFlightRecording=filename={tmp_path / 'rec' / 'run.jfr'},settings=profile"
     )
     assert (tmp_path / "rec").is_dir()
-    monkeypatch.setenv("WEB_EVENTS_JFR", str(tmp_path / "a,b.jfr"))
-    with pytest.raises(pipeline.PipelineError, match="commas or spaces"):
-        pipeline.flight_recording_option()
+    with pytest.raises(ValueError, match="commas or spaces"):
+        cpu.recording_option(tmp_path / "a,b.jfr")
+
+
+def test_a_recorded_command_returns_once_the_jvm_has_written_the_recording(
+    tmp_path: Path,
+) -> None:
+    """The command stands for `make run`: it starts a process with the recording option in
+    its command line (the driver JVM, which writes the file after dbt has ended) and exits."""
+    recording = tmp_path / "run.jfr"
+    jvm = (
+        "import sys, time; time.sleep(2); "
+        f"open({str(recording)!r}, 'wb').write(sys.argv[1].encode())"
+    )
+    run = (
+        "import os, subprocess, sys; "
+        "options = os.environ['WEB_EVENTS_DRIVER_EXTRA_JAVA_OPTIONS']; "
+        f"subprocess.Popen([sys.executable, '-c', {jvm!r}, options], start_new_session=True)"
+    )
+    assert cpu.record([sys.executable, "-c", run], recording) == 0
+    assert recording.read_text() == cpu.recording_option(recording)
 
 
 def test_the_log_is_checked_before_the_recording(

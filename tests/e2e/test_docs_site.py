@@ -86,7 +86,8 @@ def chromium_path() -> str:
     if not Path(found).exists():
         pytest.fail(
             "headless Chromium is needed to check the docs site: "
-            "sudo apt-get install -y chromium (`make test` does this as root), or set CHROMIUM=<path>"
+            "sudo apt-get install -y chromium (`make test` does this as root), "
+            "or set CHROMIUM=<path>"
         )
     return found
 
