@@ -1,6 +1,6 @@
 {#-
     The days the latest run decided in `upstream` (int_events_deduplicated):
-    the `partition_date` of its rows whose `decided_in_run` is its newest
+    the `event_date` of its rows whose `decided_in_run` is its newest
     (new events, late events for an old day, events displaced by an earlier
     duplicate). A list of 'yyyy-MM-dd' strings, or none on a full build (no
     filter: every day). Looked up before the model runs, so the days reach
@@ -17,10 +17,10 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
-        select distinct cast(partition_date as string) as partition_date
+        select distinct cast(event_date as string) as event_date
         from {{ upstream }}
         where decided_in_run = (select max(decided_in_run) from {{ upstream }})
-        order by partition_date
+        order by event_date
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
 {% endmacro %}

@@ -10,7 +10,7 @@
 -#}
 {%- set touched = touched_partitions(ref('int_events_deduplicated')) -%}
 {{ config(
-    partition_by=['partition_date'],
+    partition_by=['event_date'],
     post_hook=[
         "{{ export_csv() }}",
     ],
@@ -28,7 +28,7 @@ rejected as (
     select * from {{ ref('int_events_deduplicated') }}
     where
         rejection_reason is not null
-        and {{ in_partitions('partition_date', touched) }}
+        and {{ in_partitions('event_date', touched) }}
 ),
 
 lines as (
@@ -49,7 +49,7 @@ final as (
         lines.raw_record,
         rejected.loaded_at,
         rejected.decided_in_run,
-        rejected.partition_date
+        rejected.event_date
     from rejected
     inner join lines
         on

@@ -37,7 +37,7 @@ events as (
     select * from {{ ref('int_events_deduplicated') }}
     where
         rejection_reason is null
-        and {{ in_partitions('partition_date', touched) }}
+        and {{ in_partitions('event_date', touched) }}
 ),
 
 final as (
@@ -54,7 +54,7 @@ final as (
         run_id,
         loaded_at,
         decided_in_run,
-        partition_date as event_date
+        event_date
     from events
 )
 
