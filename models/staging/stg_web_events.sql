@@ -1,18 +1,11 @@
 {#-
-    One row per non-blank input line: where it came from (file, line number,
-    load time), the line itself, and the event typed as the schema says (every
-    field as text). This is the only model that reads the raw files, and it
-    parses each line once (docs/spark-notes.md, "Reading raw JSON in one pass").
-
-    A line that is not exactly one JSON object, or has a field of the wrong
-    JSON shape (an object where text is expected, `"user": "abc"`), keeps its
-    text in `_corrupt_record` and has NULL fields, as Spark's own JSON reader
-    does in PERMISSIVE mode.
-
-    It reads what the load ledger says: new files whole, and the lines after
-    the old ones of files that grew (`first_line` to `last_line` of the
-    ledger's rows not staged yet; a grown file is read whole, its old lines
-    skipped).
+    One row per non-blank input line: its file, line number and load time, the
+    line itself, and the event's fields as text; a line that is not exactly one
+    JSON object, or has a field of the wrong JSON shape, keeps its text in
+    `_corrupt_record` and has NULL fields (as Spark's PERMISSIVE mode does).
+    The only model that reads the raw files, each line parsed once
+    (docs/spark-notes.md, "Reading raw JSON in one pass"); it stages what the
+    load ledger says: new files whole, and the new lines of grown files.
 -#}
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
@@ -27,15 +20,8 @@
     'event_timestamp': ('$[0].timestamp', "['timestamp']"),
 } -%}
 
-{#-
-    The lines to stage, read twice below (to count the lines of each file
-    block, and to number and parse them). Two reads, not one shared CTE:
-    Spark shares a CTE holding a nondeterministic expression
-    (monotonically_increasing_id) by shuffling all of its rows, the whole
-    text, which costs more than reading the files again. Both reads split the
-    same files into the same partitions, so each line gets the same row_id.
-    Only the files the ledger names are read (raw_event_lines_of_files).
--#}
+{#- The lines to stage (only the files the ledger names), read twice: see
+    docs/spark-notes.md, "A shared CTE with a row id is shuffled". -#}
 {%- set reads = ledger_reads_to_stage() %}
 {%- set lines_relation = raw_event_lines_of_files(
     'select file_path from (' ~ reads ~ ') as reads'
@@ -115,27 +101,16 @@ in_range as (
 ),
 
 parsed as (
+    -- the strict parse (a VARIANT) and the fields' texts (from_json)
     select
         source_file_uri,
         source_file,
         line_number,
         run_id,
         raw_record,
-        {{ parse_json_line('raw_record') }} as parsed_line
-    from in_range
-),
-
-objects as (
-    select
-        source_file_uri,
-        source_file,
-        line_number,
-        run_id,
-        raw_record,
-        parsed_line,
-        {{ is_json_object_line('raw_record', 'parsed_line') }} as is_object,
+        {{ parse_json_line('raw_record') }} as parsed_line,
         {{ json_record('raw_record') }} as record
-    from parsed
+    from in_range
 ),
 
 field_texts as (
@@ -149,17 +124,15 @@ field_texts as (
         {%- for name, (path, field) in text_fields.items() %}
         record{{ field }} as {{ name }},
         {%- endfor %}
-        is_object
-    from objects
+        {{ is_json_object_line('raw_record', 'parsed_line') }} as is_object
+    from parsed
 ),
 
 field_schemas as (
-    -- A field's JSON shape (schema_of_variant) costs about as much as the
-    -- parse, so it is taken only where it matters: always for user.id (a
-    -- number and a string of digits are read differently), and for the
-    -- other fields only when their text is what a boolean, an object or an
-    -- array reads as (`true`, `{...`, `[...`). `user` is an object whenever
-    -- one of its fields is present; otherwise its shape is checked.
+    -- JSON shapes (schema_of_variant costs as much as the parse) only where
+    -- they matter: user.id always (56456 and "56456" differ), other fields
+    -- when their text reads as a boolean, object or array, `user` when none
+    -- of its fields is present
     select
         *,
         {%- for name, (path, field) in text_fields.items() %}
