@@ -574,9 +574,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default="data/source_event_data.json",
         help="a JSON-lines file, a folder or a glob",
     )
-    run_parser.add_argument(
-        "--export-dir", default="exports", help="folder for the CSV files"
-    )
+    run_parser.add_argument("--export-dir", default="exports", help="folder for the CSV files")
     run_parser.add_argument("--target", default="local", help="dbt target (local, thrift)")
     run_parser.add_argument(
         "--full-refresh", action="store_true", help="rebuild every table from all files"

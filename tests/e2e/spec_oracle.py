@@ -409,7 +409,9 @@ def sessions_of(events: list[Event]) -> list[list[Event]]:
     for user_events in by_user.values():
         user_events.sort(key=lambda e: (e.time_stamp, e.event_id))
         for event in user_events:
-            previous = sessions[-1][-1] if sessions and sessions[-1][0].user_id == event.user_id else None
+            previous = (
+                sessions[-1][-1] if sessions and sessions[-1][0].user_id == event.user_id else None
+            )
             if previous is None or event.time_stamp - previous.time_stamp > SESSION_TIMEOUT:
                 sessions.append([event])
             else:
