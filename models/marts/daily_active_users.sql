@@ -16,7 +16,8 @@
     range. Which range, and why: active_user_days_to_rewrite. Its days are
     dropped first (pre-hook), so days the calendar loses disappear.
 -#}
-{%- set rewrite = active_user_days_to_rewrite() -%}
+-- depends_on: {{ ref('int_events_deduplicated') }}
+{%- set rewrite = active_user_days_to_rewrite() %}
 {{ config(
     partition_by=['activity_date'],
     pre_hook="{{ drop_partitions('activity_date', active_user_days_to_rewrite().days) }}",
