@@ -35,7 +35,9 @@ calendar as (
 
 compared as (
     select
-        coalesce(days.activity_date, calendar.activity_date, sessions.session_date) as activity_date,
+        coalesce(
+            days.activity_date, calendar.activity_date, sessions.session_date
+        ) as activity_date,
         days.activity_date is not null as has_row,
         calendar.activity_date is not null as in_calendar,
         coalesce(days.sessions, 0) as sessions,
@@ -47,7 +49,9 @@ compared as (
     full outer join sessions
         on coalesce(days.activity_date, calendar.activity_date) = sessions.session_date
     left join events
-        on coalesce(days.activity_date, calendar.activity_date, sessions.session_date) = events.event_date
+        on
+            coalesce(days.activity_date, calendar.activity_date, sessions.session_date)
+            = events.event_date
 )
 
 select * from compared

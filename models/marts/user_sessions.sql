@@ -7,10 +7,10 @@
 
     One pass over user_activity: `lag` finds each event's gap to the user's
     previous event, a running count of the gaps wider than the timeout numbers
-    the user's sessions, and a group by session folds them. The first and last
-    event (landing and exit pages) are the smallest and largest
-    (time_stamp, event_id, ...) struct of the session: no self-join, no second
-    sort.
+    the user's sessions, and a group by session folds them. The landing and
+    exit pages are those of the event with the smallest and largest
+    (time_stamp, event_id) (`min_by`/`max_by`, which keep a NULL url_level2):
+    no self-join, no second sort.
 
     Incremental: partitioned by the session's start day (`session_date`). A
     run rewrites only the start days whose sessions the latest run's decisions
@@ -95,31 +95,41 @@ sessions as (
         max(time_stamp) as session_end,
         count(*) as event_count,
         count_if(activity = 'page_view') as page_view_count,
-        min(struct(time_stamp, event_id, url_level1, url_level2)) as landing,
-        max(struct(time_stamp, event_id, url_level1, url_level2)) as exit
+        min_by(url_level1, struct(time_stamp, event_id)) as landing_url_level1,
+        min_by(url_level2, struct(time_stamp, event_id)) as landing_url_level2,
+        max_by(url_level1, struct(time_stamp, event_id)) as exit_url_level1,
+        max_by(url_level2, struct(time_stamp, event_id)) as exit_url_level2
     from numbered
     group by user_id, session_number
 ),
 
+latest_run as (
+    -- the run that writes the rows
+    select max(decided_in_run) as written_in_run
+    from {{ ref('int_events_deduplicated') }}
+),
+
 final as (
     select
-        concat(user_id, '-', date_format(session_start, 'yyyyMMddHHmmss')) as session_id,
-        user_id,
-        session_start,
-        session_end,
-        cast(unix_seconds(session_end) - unix_seconds(session_start) as int) as duration_seconds,
-        event_count,
-        page_view_count,
-        landing.url_level1 as landing_url_level1,
-        landing.url_level2 as landing_url_level2,
-        exit.url_level1 as exit_url_level1,
-        exit.url_level2 as exit_url_level2,
-        (
-            select max(decided.decided_in_run)
-            from {{ ref('int_events_deduplicated') }} as decided
-        ) as written_in_run,
-        to_date(session_start) as session_date
+        concat(
+            sessions.user_id, '-', date_format(sessions.session_start, 'yyyyMMddHHmmss')
+        ) as session_id,
+        sessions.user_id,
+        sessions.session_start,
+        sessions.session_end,
+        cast(
+            unix_seconds(sessions.session_end) - unix_seconds(sessions.session_start) as int
+        ) as duration_seconds,
+        sessions.event_count,
+        sessions.page_view_count,
+        sessions.landing_url_level1,
+        sessions.landing_url_level2,
+        sessions.exit_url_level1,
+        sessions.exit_url_level2,
+        latest_run.written_in_run,
+        to_date(sessions.session_start) as session_date
     from sessions
+    cross join latest_run
 ),
 
 rewritten as (
