@@ -150,7 +150,7 @@ sessions as (
         session_date,
         count(*) as sessions
     from {{ ref('user_sessions') }}
-    where {{ in_partitions('session_date', rewrite.days) }}
+    where {{ in_day_range('session_date', rewrite.days) }}
     group by session_date
 ),
 
@@ -170,7 +170,7 @@ final as (
     left join sessions on rolling.activity_date = sessions.session_date
     where
         rolling.activity_date between bounds.first_day and bounds.last_day
-        and {{ in_partitions('rolling.activity_date', rewrite.days) }}
+        and {{ in_day_range('rolling.activity_date', rewrite.days) }}
 )
 
 select * from final
