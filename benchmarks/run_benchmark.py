@@ -1,6 +1,8 @@
 """`make bench`: the dbt pipeline against plain PySpark jobs, on generated events.
 
-In one run, on the same machine and data (N events, 2M unless told, spread over 14 days):
+In one run, on the same machine and data (N events, 2M unless told, spread over 14 days, half
+of them from users who come back in bursts, so that sessions have several events: the
+generator's `bursts` shape):
   (a') the seed's one-file script as a plain PySpark job (benchmarks/seed_style_job.py: an
       explicit schema, DROPMALFORMED, unsorted CSV folders) on the N events;
   (a'') SPEC's whole contract (rules 1-8, decisions as Parquet, three sorted CSV files) as one
@@ -296,6 +298,7 @@ def next_day_file(latest: Path, out: Path, events: int, seed: int, index: int = 
         start=f"{day:%m/%d/%Y} 00:00:00",
         start_event_id=8_000_000_000_000 + index * 1_000_000_000,
         seed=seed + 101 + index,
+        shape="bursts",
     )
     candidates = lines_of_day(latest, last_day, 20 * CROSS_FILE_DUPLICATES)
     if len(candidates) < CROSS_FILE_DUPLICATES:
@@ -486,7 +489,14 @@ def main() -> int:
     logs.mkdir()
     first = events_dir / "events_0001.json"
     print(f"generating {args.events:,} events over {args.days:g} days into {first} ...", flush=True)
-    generate(first, events=args.events, bad_share=args.bad_share, seed=args.seed, days=args.days)
+    generate(
+        first,
+        events=args.events,
+        bad_share=args.bad_share,
+        seed=args.seed,
+        days=args.days,
+        shape="bursts",
+    )
     added = (events_dir / f"events_{n:04d}.json" for n in itertools.count(2))
 
     python = sys.executable

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import calendar
+import heapq
 import json
 import math
 import random
@@ -49,6 +50,14 @@ DEFAULT_LATE_HOURS = 3
 USER_COUNT = 3000
 RECENT_MEMORY = 1024
 OLD_MEMORY = 512
+# The `bursts` shape: about BURST_SHARE of the good events come from users in a visit of 2-8
+# events, seconds to minutes apart, some exactly the session timeout apart (the same session)
+# or one second more (a new one), who come back up to two hours later. A visit slot yields
+# about one event per BURST_SLOT_SECONDS (5 events over ~40 minutes, then ~1 hour away).
+SHAPES = ("uniform", "bursts")
+BURST_SHARE = 0.5
+BURST_SLOT_SECONDS = 1200
+SESSION_TIMEOUT_SECONDS = 30 * 60
 
 # The bad kinds SPEC.md lists, each with the reason SPEC gives it.
 BAD_KINDS: tuple[tuple[str, str], ...] = (
@@ -306,6 +315,60 @@ class Memory:
 
 
 @dataclass
+class Bursts:
+    """Users who come back in bursts (the `bursts` shape), due in time order from a heap.
+
+    Each slot is (due time, sequence number, user index, events left in the visit). A visit's
+    next event is due after a gap: 10% exactly the session timeout, 10% one second more, 5%
+    the same second, otherwise 30 s to 10 minutes. After its last event the slot takes a new
+    user, due up to two hours later.
+    """
+
+    rng: random.Random
+    user_count: int
+    heap: list[tuple[int, int, int, int]] = field(default_factory=list)
+    sequence: int = 0
+
+    @classmethod
+    def starting(cls, rng: random.Random, user_count: int, clock: int, mean_gap: float) -> Bursts:
+        """Enough visits at a time for BURST_SHARE of events `mean_gap` seconds apart."""
+        bursts = cls(rng, user_count)
+        slots = max(8, round(BURST_SLOT_SECONDS * BURST_SHARE / max(mean_gap, 0.01)))
+        for _ in range(slots):
+            bursts.new_visit(clock)
+        return bursts
+
+    def push(self, due: int, user: int, left: int) -> None:
+        heapq.heappush(self.heap, (due, self.sequence, user, left))
+        self.sequence += 1
+
+    def new_visit(self, clock: int) -> None:
+        user = int(self.rng.random() * self.user_count)
+        self.push(clock + int(self.rng.random() * 7200), user, 2 + int(self.rng.random() * 7))
+
+    def gap(self) -> int:
+        u = self.rng.random()
+        if u < 0.1:
+            return SESSION_TIMEOUT_SECONDS
+        if u < 0.2:
+            return SESSION_TIMEOUT_SECONDS + 1
+        if u < 0.25:
+            return 0
+        return 30 + int(self.rng.random() * 570)
+
+    def take(self, clock: int) -> tuple[int, int] | None:
+        """The user index and time of a visit's event due by `clock`, or None."""
+        if self.heap[0][0] > clock:
+            return None
+        due, _, user, left = heapq.heappop(self.heap)
+        if left > 1:
+            self.push(due + self.gap(), user, left - 1)
+        else:
+            self.new_visit(clock)
+        return user, due
+
+
+@dataclass
 class Generator:
     """Generator state carried across files: clock, next event id, duplicate memory."""
 
@@ -320,6 +383,7 @@ class Generator:
     stats: Stats = field(default_factory=Stats)
     memory: Memory = field(default_factory=Memory)
     bad_turn: int = 0
+    bursts: Bursts | None = None
 
     def new_id(self) -> str:
         self.next_id += 1
@@ -383,6 +447,7 @@ class Generator:
         users, pages, gaps, mmss = pools.users, pools.pages, pools.gaps, pools.minute_seconds
         mixed = self.bad_share + self.duplicate_share + self.late_share > 0
         keep = self.duplicate_share > 0
+        bursts = self.bursts
         window_start, clock, next_id = self.clock, self.clock, self.next_id
         hour, prefix = -1, ""
         good = 0
@@ -402,15 +467,21 @@ class Generator:
                     prefix = format_timestamp(hour * 3600)[:14]
                 event_id = str(next_id)
                 next_id += 1
-                user = users[getrandbits(USER_POOL_BITS)]
+                visit = bursts.take(clock) if bursts is not None else None
+                if visit is None:
+                    user = users[getrandbits(USER_POOL_BITS)]
+                    seconds, stamp = clock, f"{prefix}{mmss[clock % 3600]}"
+                else:
+                    user, seconds = users[visit[0]], visit[1]
+                    stamp = format_timestamp(seconds)
                 page = pages[getrandbits(PAGE_POOL_BITS)]
                 chunk.append(
                     f'{{ "event_id" : "{event_id}", "user" : {user}, {page}, '
-                    f'"timestamp" : "{prefix}{mmss[clock % 3600]}"}}\n'
+                    f'"timestamp" : "{stamp}"}}\n'
                 )
                 good += 1
                 if keep:
-                    remember((event_id, user, page, clock))
+                    remember((event_id, user, page, seconds))
                 if len(chunk) >= CHUNK_LINES:
                     handle.write("".join(chunk))
                     chunk.clear()
@@ -449,12 +520,16 @@ def generate(
     start: str = DEFAULT_START,
     days: float | None = None,
     late_hours: int = DEFAULT_LATE_HOURS,
+    shape: str = "uniform",
 ) -> Stats:
     """Write `events` lines over `files` files (one file: `out`; more: `out/events_NNNN.json`).
 
     `days`: spread the good events over about that many days (at most, on average) instead of
     about 4,400 an hour. `late_hours`: late events fall in the 1-`late_hours` hours before the
-    hour a file's window starts in. Without them the output is what it always was.
+    hour a file's window starts in. `shape="bursts"`: part of the good events come from users
+    in visits of several events minutes apart (Bursts), so sessions have more than one event
+    and some gaps are exactly the session timeout. Without them the output is what it always
+    was.
     """
     if events < 0 or files < 1:
         raise ValueError("events must be >= 0 and files >= 1")
@@ -464,6 +539,8 @@ def generate(
         bad_share + duplicate_share + late_share > 1
     ):
         raise ValueError("shares must be >= 0 and add up to at most 1")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}")
     rng = random.Random(seed)
     gap_total = None
     if days is not None:
@@ -478,6 +555,11 @@ def generate(
         late_share=late_share,
         late_hours=late_hours,
     )
+    if shape == "bursts":
+        gaps = generator.pools.gaps
+        generator.bursts = Bursts.starting(
+            rng, len(generator.pools.users), generator.clock, sum(gaps) / len(gaps)
+        )
     paths = output_paths(Path(out), files)
     for n, path in enumerate(paths):
         generator.write_file(path, events * (n + 1) // files - events * n // files)
@@ -508,6 +590,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_LATE_HOURS,
         help="late events fall up to this many hours before a file's window",
     )
+    parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="uniform",
+        help="bursts: users come back in visits of several events minutes apart",
+    )
     return parser.parse_args(argv)
 
 
@@ -525,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         start=args.start,
         days=args.days,
         late_hours=args.late_hours,
+        shape=args.shape,
     )
     print(stats.as_json())
     return 0

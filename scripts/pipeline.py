@@ -26,7 +26,7 @@
    `<export_dir>/<table>.csv`, which replaces the old file atomically (a
    reader never sees half a file; a full disk leaves the old files).
 5. Record the run as finished (`.run/<target>-<schema>/finished.json`) and
-   print a summary: events read, accepted, rejected per reason, files written.
+   print a summary: events read, accepted, rejected per reason, sessions, days, files written.
 """
 
 from __future__ import annotations
@@ -59,7 +59,13 @@ from scripts import driver_jvm, file_listing
 from scripts.file_listing import FinishedRun, ListingError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-EXPORT_TABLES = ("user_activity", "hrly_granular_activity", "rejected_events")
+EXPORT_TABLES = (
+    "user_activity",
+    "hrly_granular_activity",
+    "rejected_events",
+    "user_sessions",
+    "daily_active_users",
+)
 PARTS_DIR = "_parts"
 # The run command's own files (the run's file listing, the record of the last
 # finished run, the JVM class archive); WEB_EVENTS_RUN_DIR moves them, e.g. to
@@ -78,6 +84,8 @@ class Summary:
     accepted: int
     rejected_by_reason: dict[str, int]
     files: list[Path]
+    sessions: int = 0
+    days: int = 0
 
     @property
     def rejected(self) -> int:
@@ -85,7 +93,12 @@ class Summary:
 
     def counts(self) -> dict[str, object]:
         """What the record of a finished run keeps, to print again when nothing is new."""
-        return {"accepted": self.accepted, "rejected_by_reason": self.rejected_by_reason}
+        return {
+            "accepted": self.accepted,
+            "rejected_by_reason": self.rejected_by_reason,
+            "sessions": self.sessions,
+            "days": self.days,
+        }
 
     @classmethod
     def from_counts(cls, counts: dict[str, object], files: list[Path]) -> Summary:
@@ -94,6 +107,8 @@ class Summary:
             accepted=int(counts.get("accepted") or 0),  # type: ignore[call-overload]
             rejected_by_reason={str(reason): int(n) for reason, n in reasons.items()},
             files=files,
+            sessions=int(counts.get("sessions") or 0),  # type: ignore[call-overload]
+            days=int(counts.get("days") or 0),  # type: ignore[call-overload]
         )
 
     def render(self) -> str:
@@ -106,7 +121,11 @@ class Summary:
             f"  {reason + ':':<17} {count}"
             for reason, count in sorted(self.rejected_by_reason.items())
         ]
-        lines.append("files written:")
+        lines += [
+            f"sessions:         {self.sessions}",
+            f"days:             {self.days}",
+            "files written:",
+        ]
         lines += [f"  {path}" for path in self.files]
         return "\n".join(lines)
 
@@ -539,13 +558,23 @@ def exported_files(export_dir: Path) -> list[Path]:
     return [export_dir / f"{table}.csv" for table in EXPORT_TABLES]
 
 
+def data_rows(path: Path) -> int:
+    """The rows of an exported CSV file, its header left out."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
 def summarise(files: list[Path]) -> Summary:
     by_name = {path.stem: path for path in files}
-    with by_name["user_activity"].open(encoding="utf-8", newline="") as handle:
-        accepted = sum(1 for _ in csv.reader(handle)) - 1
     with by_name["rejected_events"].open(encoding="utf-8", newline="") as handle:
         reasons = Counter(row["reason"] for row in csv.DictReader(handle))
-    return Summary(accepted=accepted, rejected_by_reason=dict(reasons), files=files)
+    return Summary(
+        accepted=data_rows(by_name["user_activity"]),
+        rejected_by_reason=dict(reasons),
+        files=files,
+        sessions=data_rows(by_name["user_sessions"]),
+        days=data_rows(by_name["daily_active_users"]),
+    )
 
 
 def warn(message: str) -> None:

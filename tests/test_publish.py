@@ -51,6 +51,8 @@ def test_days_are_joined_in_date_order_under_one_header_and_kept(tmp_path: Path)
     parts = day_export(tmp_path)
     folder_export(tmp_path, "hrly_granular_activity", b"h\n")
     folder_export(tmp_path, "rejected_events", b"r\n")
+    folder_export(tmp_path, "user_sessions", b"s\n")
+    folder_export(tmp_path, "daily_active_users", b"d\n")
 
     pipeline.publish(tmp_path)
 
@@ -71,6 +73,8 @@ def test_a_day_export_with_no_day_has_the_header_only(tmp_path: Path) -> None:
     write(parts / "_SUCCESS", b"")
     folder_export(tmp_path, "hrly_granular_activity", b"")
     folder_export(tmp_path, "rejected_events", b"")
+    folder_export(tmp_path, "user_sessions", b"")
+    folder_export(tmp_path, "daily_active_users", b"")
 
     pipeline.publish(tmp_path)
 
@@ -81,6 +85,8 @@ def test_missing_parts_make_the_run_export_every_day(tmp_path: Path) -> None:
     day_export(tmp_path)
     folder_export(tmp_path, "hrly_granular_activity", b"")
     folder_export(tmp_path, "rejected_events", b"")
+    folder_export(tmp_path, "user_sessions", b"")
+    folder_export(tmp_path, "daily_active_users", b"")
     pipeline.publish(tmp_path)
     finished = FinishedRun("r1", "/in", str(tmp_path), "p", pipeline.export_parts(tmp_path), {})
     assert "user_activity/event_date=2017-01-31/part-00003-c.c000.csv" in finished.export_parts

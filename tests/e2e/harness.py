@@ -21,7 +21,13 @@ from tests.e2e import spec_oracle
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 SAMPLE = PROJECT_DIR / "data" / "source_event_data.json"
-EXPORTS = ("user_activity", "hrly_granular_activity", "rejected_events")
+EXPORTS = (
+    "user_activity",
+    "hrly_granular_activity",
+    "rejected_events",
+    "user_sessions",
+    "daily_active_users",
+)
 DBT = str(Path(sys.executable).parent / "dbt")
 
 

@@ -1,7 +1,7 @@
 """An independent, stdlib-only implementation of SPEC.md, used as a test oracle.
 
 The pytest suite runs the dbt pipeline and this module over the same input files and compares
-the three CSV exports row for row. It is deliberately written without Spark so that a shared
+the five CSV exports row for row. It is deliberately written without Spark so that a shared
 misunderstanding of Spark behaviour cannot hide a bug on both sides.
 
 All files given to `build` are one batch (a full rebuild), read in sorted path order.
@@ -31,7 +31,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,30 @@ HEADERS = {
         "user_count",
     ],
     "rejected_events": ["source_file", "line_number", "reason", "event_id", "raw_record"],
+    "user_sessions": [
+        "session_id",
+        "user_id",
+        "session_start",
+        "session_end",
+        "duration_seconds",
+        "event_count",
+        "page_view_count",
+        "landing_url_level1",
+        "landing_url_level2",
+        "exit_url_level1",
+        "exit_url_level2",
+    ],
+    "daily_active_users": [
+        "activity_date",
+        "active_users",
+        "new_users",
+        "sessions",
+        "events",
+        "wau",
+        "mau",
+    ],
 }
+SESSION_TIMEOUT = timedelta(minutes=30)
 
 
 class JsonNumber(str):
@@ -377,10 +400,89 @@ def rejected_rows(rejections: list[Rejection]) -> list[list[str]]:
     ]
 
 
+def sessions_of(events: list[Event]) -> list[list[Event]]:
+    """Each user's events in (time_stamp, event_id) order, cut where a gap exceeds the timeout."""
+    by_user: dict[int, list[Event]] = defaultdict(list)
+    for event in events:
+        by_user[event.user_id].append(event)
+    sessions: list[list[Event]] = []
+    for user_events in by_user.values():
+        user_events.sort(key=lambda e: (e.time_stamp, e.event_id))
+        for event in user_events:
+            previous = (
+                sessions[-1][-1] if sessions and sessions[-1][0].user_id == event.user_id else None
+            )
+            if previous is None or event.time_stamp - previous.time_stamp > SESSION_TIMEOUT:
+                sessions.append([event])
+            else:
+                sessions[-1].append(event)
+    return sessions
+
+
+def user_sessions_rows(events: list[Event]) -> list[list[str]]:
+    sessions = sorted(sessions_of(events), key=lambda s: (s[0].time_stamp, s[0].user_id))
+    rows = []
+    for session in sessions:
+        first, last = session[0], session[-1]
+        rows.append(
+            [
+                f"{first.user_id}-{first.time_stamp:%Y%m%d%H%M%S}",
+                str(first.user_id),
+                fmt(first.time_stamp),
+                fmt(last.time_stamp),
+                str(int((last.time_stamp - first.time_stamp).total_seconds())),
+                str(len(session)),
+                str(sum(1 for e in session if e.activity == "page_view")),
+                fmt(first.url_level1),
+                fmt(first.url_level2),
+                fmt(last.url_level1),
+                fmt(last.url_level2),
+            ]
+        )
+    return rows
+
+
+def daily_active_users_rows(events: list[Event]) -> list[list[str]]:
+    if not events:
+        return []
+    users_by_day: dict[date, set[int]] = defaultdict(set)
+    events_by_day: dict[date, int] = defaultdict(int)
+    first_day: dict[int, date] = {}
+    for e in events:
+        day = e.time_stamp.date()
+        users_by_day[day].add(e.user_id)
+        events_by_day[day] += 1
+        first_day[e.user_id] = min(day, first_day.get(e.user_id, day))
+    new_by_day: dict[date, int] = defaultdict(int)
+    for day in first_day.values():
+        new_by_day[day] += 1
+    sessions_by_day: dict[date, int] = defaultdict(int)
+    for session in sessions_of(events):
+        sessions_by_day[session[0].time_stamp.date()] += 1
+    rows = []
+    day, last = min(users_by_day), max(users_by_day)
+    while day <= last:
+        week = set().union(*(users_by_day.get(day - timedelta(n), set()) for n in range(7)))
+        month = set().union(*(users_by_day.get(day - timedelta(n), set()) for n in range(28)))
+        rows.append(
+            [
+                day.isoformat(),
+                str(len(users_by_day.get(day, ()))),
+                str(new_by_day.get(day, 0)),
+                str(sessions_by_day.get(day, 0)),
+                str(events_by_day.get(day, 0)),
+                str(len(week)),
+                str(len(month)),
+            ]
+        )
+        day += timedelta(days=1)
+    return rows
+
+
 def build(
     paths: list[Path], timestamp_format: str = DEFAULT_TIMESTAMP_FORMAT
 ) -> dict[str, list[list[str]]]:
-    """Build the three CSV tables (rows of formatted strings, no header) from one batch."""
+    """Build the five CSV tables (rows of formatted strings, no header) from one batch."""
     if timestamp_format != DEFAULT_TIMESTAMP_FORMAT:
         raise ValueError(f"the oracle supports only {DEFAULT_TIMESTAMP_FORMAT!r}")
     events, rejections = load(expand_paths(paths))
@@ -389,6 +491,8 @@ def build(
         "user_activity": user_activity_rows(accepted),
         "hrly_granular_activity": hourly_rows(accepted),
         "rejected_events": rejected_rows(rejections + duplicates),
+        "user_sessions": user_sessions_rows(accepted),
+        "daily_active_users": daily_active_users_rows(accepted),
     }
 
 
@@ -429,7 +533,7 @@ def write_csvs(tables: dict[str, list[list[str]]], out_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", required=True, help="a file, a directory or a glob")
-    parser.add_argument("--out", required=True, type=Path, help="folder for the three CSVs")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the five CSVs")
     args = parser.parse_args(argv)
     try:
         files = resolve_inputs(args.events)

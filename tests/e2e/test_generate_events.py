@@ -123,3 +123,32 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     summary = json.loads(capsys.readouterr().out)
     assert summary["lines"] == summary["accepted"] == 50
     assert json.loads(lines_of([tmp_path / "e.json"])[0])["event_id"] == "7"
+
+
+def test_bursts_shape_gives_sessions_of_several_events_and_gaps_at_the_timeout(
+    tmp_path: Path,
+) -> None:
+    stats = gen.generate(tmp_path / "e.json", 20000, shape="bursts", days=1, seed=4)
+    times_by_user: dict[str, list[datetime]] = {}
+    for line in lines_of(stats.files):
+        record = json.loads(line)
+        times_by_user.setdefault(str(record["user"]["id"]), []).append(
+            datetime.strptime(record["timestamp"], "%m/%d/%Y %H:%M:%S")
+        )
+    gaps = Counter(
+        (later - earlier).total_seconds()
+        for times in times_by_user.values()
+        for earlier, later in zip(sorted(times), sorted(times)[1:], strict=False)
+    )
+    # right at the timeout: the same session (30:00) and the next one (30:01); same second
+    assert gaps[1800] > 50 and gaps[1801] > 50 and gaps[0] > 50
+    # most events are in sessions of several events
+    sessions = oracle.build(stats.files)["user_sessions"]
+    in_several = sum(int(row[5]) for row in sessions if int(row[5]) > 1)
+    assert in_several > 0.5 * stats.good
+    # the uniform shape is unchanged by the option
+    plain = gen.generate(tmp_path / "plain.json", 2000, seed=4)
+    again = gen.generate(tmp_path / "again.json", 2000, seed=4, shape="uniform")
+    assert plain.files[0].read_bytes() == again.files[0].read_bytes()
+    with pytest.raises(ValueError, match="shape"):
+        gen.generate(tmp_path / "x.json", 10, shape="waves")

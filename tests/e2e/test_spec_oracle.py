@@ -357,7 +357,7 @@ def test_bad_inputs_fixture_rows() -> None:
 
 def test_empty_file_gives_empty_tables() -> None:
     tables = oracle.build([FIXTURES / "empty.jsonl"])
-    assert tables == {"user_activity": [], "hrly_granular_activity": [], "rejected_events": []}
+    assert tables == {name: [] for name in oracle.HEADERS}
 
 
 def test_missing_file_fails_naming_the_path(tmp_path: Path) -> None:
@@ -470,13 +470,15 @@ def test_directory_and_glob_inputs(tmp_path: Path) -> None:
         oracle.resolve_inputs(str(tmp_path / "nothing*.json"))
 
 
-def test_cli_writes_three_csvs(tmp_path: Path) -> None:
+def test_cli_writes_five_csvs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert oracle.main(["--events", str(FIXTURES / "*.jsonl"), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        "daily_active_users.csv",
         "hrly_granular_activity.csv",
         "rejected_events.csv",
         "user_activity.csv",
+        "user_sessions.csv",
     ]
     activity = (out / "user_activity.csv").read_bytes().decode("utf-8")
     assert activity.startswith("user_id,time_stamp,url_level1,url_level2,url_level3,activity\n")
