@@ -27,8 +27,9 @@
     A rewritten day is recomputed whole, every user's sessions that start on
     it, from user_activity: a session starting on one of those days needs its
     events from the timeout before the first day (is an event a start?) to
-    the last reached end, and no user's session starting on them ends later
-    (the reached ones were re-cut inside the span; the others are unchanged).
+    the latest end among the reached spans and the other users' old sessions
+    that start on those days (unchanged, but they can run past midnight, past
+    the last rewritten day).
 -#}
 {% macro session_days_to_rewrite() %}
     {%- if not is_incremental() -%}
@@ -73,24 +74,38 @@
             from changes
             left join reached on changes.user_id = reached.user_id
             group by changes.user_id, changes.first_change, changes.last_change
+        ),
+
+        days as (
+            select
+                reached.session_date as session_date,
+                to_date(reached.session_end) as last_event_date
+            from reached
+
+            union
+
+            select
+                events.event_date as session_date,
+                events.event_date as last_event_date
+            from {{ ref('user_activity') }} as events
+            inner join spans
+                on
+                    events.user_id = spans.user_id
+                    and events.time_stamp between spans.span_start and spans.span_end
+            where events.event_date >= (select to_date(min(spans.span_start)) from spans)
         )
 
-        select
-            reached.session_date as session_date,
-            to_date(reached.session_end) as last_event_date
-        from reached
+        select * from days
 
         union
 
+        -- the other users' sessions that start on those days are unchanged, and
+        -- their events are read again up to their old end (past midnight, too)
         select
-            events.event_date as session_date,
-            events.event_date as last_event_date
-        from {{ ref('user_activity') }} as events
-        inner join spans
-            on
-                events.user_id = spans.user_id
-                and events.time_stamp between spans.span_start and spans.span_end
-        where events.event_date >= (select to_date(min(spans.span_start)) from spans)
+            earlier.session_date,
+            to_date(earlier.session_end) as last_event_date
+        from {{ this }} as earlier
+        where earlier.session_date in (select days.session_date from days)
     {%- endset -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {%- set days_query = 'select session_date from (' ~ reach_query ~ ') as reach' -%}

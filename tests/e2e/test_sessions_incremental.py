@@ -52,6 +52,10 @@ ARRIVALS = [
             # two events of one user in the same second
             _event("u6-1", 6, "03/03/2017 13:00:00", "b"),
             _event("u6-2", 6, "03/03/2017 13:00:00", "a"),
+            # user 11: a session from day 6 into day 7, untouched by later files; day 6
+            # is rewritten when user 8 comes (b.json), so its sessions are cut again
+            _event("u11-1", 11, "03/06/2017 23:50:00"),
+            _event("u11-2", 11, "03/07/2017 00:10:00"),
         ],
     ),
     (
@@ -66,7 +70,7 @@ ARRIVALS = [
             # u5-2 again, earlier and for user 7: it displaces user 5's middle event,
             # which splits user 5's session (12:00 and 12:50 are 50 minutes apart)
             _event("u5-2", 7, "03/03/2017 11:00:00"),
-            # the next day, after the last one
+            # a new user on day 6
             _event("u8-1", 8, "03/06/2017 07:00:00"),
         ],
     ),
@@ -114,6 +118,11 @@ def test_sessions_and_active_users_arriving_file_by_file_equal_spec_and_a_rebuil
         for row in sessions
     )
     assert any(row.startswith("4-20170302090001,") for row in sessions)
+    # a session across midnight whose start day was rewritten keeps its end
+    assert any(
+        row.startswith("11-20170306235000,11,2017-03-06 23:50:00,2017-03-07 00:10:00,1200,2,")
+        for row in sessions
+    )
     # two events in one second: the smaller event_id lands, the larger exits
     assert any(
         row.startswith("6-20170303130000,") and row.endswith(",hipages.com.au,a")
