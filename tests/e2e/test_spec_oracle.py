@@ -495,11 +495,8 @@ def test_cli_writes_five_csvs(tmp_path: Path) -> None:
 
 
 def test_csv_quoting_is_rfc4180(tmp_path: Path) -> None:
-    tables = {
-        "user_activity": [["1", "2017-02-02 20:22:00", "x", "", "", 'a,b"c\rd\ne']],
-        "hrly_granular_activity": [],
-        "rejected_events": [],
-    }
+    tables: dict[str, list[list[str]]] = {name: [] for name in oracle.HEADERS}
+    tables["user_activity"] = [["1", "2017-02-02 20:22:00", "x", "", "", 'a,b"c\rd\ne']]
     oracle.write_csvs(tables, tmp_path)
     text = (tmp_path / "user_activity.csv").read_bytes().decode("utf-8")
     assert text.splitlines(keepends=True)[0].endswith("activity\n")
