@@ -4,8 +4,8 @@ The run command (scripts/pipeline.py) lists the events path here, writes the
 listing as JSON lines for the dbt source `file_listing`, and keeps it, with a
 record of the run that finished, in `.run/<target>-<schema>/`. The model
 `load_ledger` compares the listing with what earlier runs read and decides,
-file by file, what this run reads (README, "Incremental runs: the load
-ledger"; models/staging/load_ledger.sql). This module only
+file by file, what this run reads (docs/incremental.md;
+models/staging/load_ledger.sql). This module only
 lists and measures; it decides nothing about the tables, with two
 exceptions that need no Spark: a run whose listing equals the last finished
 run's has nothing to do, and a file whose bytes already read changed makes

@@ -43,8 +43,8 @@
 #                             (docs/spark-notes.md, "Spark from the virtualenv")
 #
 # Server settings that are not negotiable: session time zone UTC (SPEC) and ANSI
-# mode on, pinned explicitly (Spark 4's default, what real clusters run; see the
-# README's "Run through a Thrift server").
+# mode on, pinned explicitly (Spark 4's default, what real clusters run; see
+# docs/thrift.md).
 set -euo pipefail
 
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -69,7 +69,7 @@ def test_starting_twice_is_harmless(thrift_server: ThriftServer) -> None:
 
 
 def test_the_thrift_session_runs_with_ansi_on(thrift_server: ThriftServer) -> None:
-    """The README's ANSI decision, checked so that it cannot rot: dbt-spark sends
+    """The ANSI decision (docs/design.md), checked so that it cannot rot: dbt-spark sends
     `spark.sql.ansi.enabled=false` with every session it opens, the server ignores
     it and keeps the ANSI mode it was started with (on), so the SQL must be
     ANSI-safe. The session is opened exactly as dbt-spark's thrift method does."""
