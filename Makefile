@@ -76,7 +76,12 @@ lint-dbt: setup ## dbt-score on the manifest (thresholds in pyproject.toml)
 	$(DBT) parse $(DBT_FLAGS) --quiet
 	$(BIN)/dbt-score lint --manifest target/manifest.json
 
-docs: setup ## Generate the docs site: target/index.html (to serve) and target/static_index.html (one file)
+# The docs' column types come from the tables (dbt's catalog): with no
+# finished run for this target and schema yet, build the sample first.
+docs: setup ## Generate the docs site: target/index.html (to serve) and target/static_index.html (one file); builds the sample first if nothing was built yet
+	@test -f "$${WEB_EVENTS_RUN_DIR:-.run}/$$WEB_EVENTS_TARGET-$${WEB_EVENTS_SCHEMA:-web_events}/finished.json" || \
+		{ echo "No tables yet: building the sample first (make run), so that the docs show every column's type"; \
+		  $(MAKE) --no-print-directory run; }
 	$(DBT) docs generate $(DBT_FLAGS) --static
 
 docs-serve: setup ## Serve the docs on http://127.0.0.1:8080 (DOCS_PORT=<port>); generates them first if missing
