@@ -70,7 +70,7 @@ def run_pipeline(
     `env`: more environment variables, e.g. THRIFT_PORT for `target="thrift"`.
     """
     command = pipeline_command(events, export_dir, target, *dbt_args)
-    return _run(command, env)
+    return run_command(command, env)
 
 
 def pipeline_command(
@@ -103,10 +103,11 @@ def run_dbt(
     command = [DBT, *args, "--profiles-dir", str(PROJECT_DIR / "profiles"), "--target", target]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    return _run(command, env)
+    return run_command(command, env)
 
 
-def _run(command: list[str], env: dict[str, str] | None = None) -> Run:
+def run_command(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run a command in the project folder with the tests' environment; its output."""
     result = subprocess.run(
         command,
         cwd=PROJECT_DIR,

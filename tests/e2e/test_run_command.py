@@ -28,6 +28,7 @@ from tests.e2e.harness import (
     oracle_exports,
     project_env,
     read_exports,
+    run_command,
     run_dbt,
 )
 
@@ -47,16 +48,7 @@ def make_command(*assignments: str) -> list[str]:
 
 
 def make_run(*assignments: str, env: dict[str, str] | None = None) -> Run:
-    result = subprocess.run(
-        make_command(*assignments),
-        cwd=PROJECT_DIR,
-        env=project_env(**(env or {})),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
-    return Run(result.returncode, result.stdout)
+    return run_command(make_command(*assignments), env)
 
 
 def error_lines(run: Run) -> list[str]:
